@@ -1,0 +1,178 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+
+export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+export interface SupervisedOptions {
+  /** Short name used in logs and /health. */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logger: Logger;
+  /** Restart after an unexpected exit (default true). */
+  restart?: boolean;
+  /** Give up after this many restarts within `restartWindowMs` (default 5 in 30 s). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** Delay before a restart (default 250 ms, doubled per recent restart, capped at 5 s). */
+  restartDelayMs?: number;
+  /** Keep this many bytes of stderr to log when the process dies (default 4096). */
+  stderrTail?: number;
+  /** Resolves when the process is ready to use; rejects/throws to count as a failed start. */
+  ready?: (child: ChildProcess) => Promise<void>;
+  /** stdout handling: ignored unless given. */
+  onStdout?: (chunk: Buffer) => void;
+}
+
+export interface SupervisedEvents {
+  /** Emitted after each (re)start once `ready` resolved. */
+  started: [pid: number];
+  /** Emitted on every unexpected exit, before any restart. */
+  exited: [code: number | null, signal: NodeJS.Signals | null, stderr: string];
+  /** Emitted once restarts are exhausted. */
+  failed: [reason: string];
+}
+
+/**
+ * Runs one child process in its own process group, notices its exit, logs its stderr tail
+ * and restarts it with backoff. Killing the group (not just the pid) matters: helpers like
+ * gst-launch or Xvfb may fork, and this machine's PID 1 does not reap orphans.
+ */
+export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
+  private child: ChildProcess | null = null;
+  private _state: ProcessState = 'stopped';
+  private restarts: number[] = [];
+  private stderrBuf = '';
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private exitWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: SupervisedOptions) {
+    super();
+  }
+
+  get state(): ProcessState {
+    return this._state;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  /** Recent stderr output (bounded), for health reports. */
+  get stderr(): string {
+    return this.stderrBuf;
+  }
+
+  /** Starts the process and waits until it is ready. */
+  async start(): Promise<void> {
+    if (this.closed) throw new Error(`${this.opts.name}: start after close`);
+    this._state = 'starting';
+    await this.spawnOnce();
+  }
+
+  private async spawnOnce(): Promise<void> {
+    const { logger, name } = this.opts;
+    const tail = this.opts.stderrTail ?? 4096;
+    this.stderrBuf = '';
+    const child = spawn(this.opts.command, this.opts.args, {
+      env: this.opts.env ?? process.env,
+      cwd: this.opts.cwd,
+      detached: true,
+      stdio: ['ignore', this.opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+    this.child = child;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrBuf = (this.stderrBuf + chunk.toString('utf8')).slice(-tail);
+    });
+    if (this.opts.onStdout) child.stdout?.on('data', this.opts.onStdout);
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    try {
+      await spawned;
+      if (this.opts.ready) await this.opts.ready(child);
+    } catch (err) {
+      logger.error({ err, process: name, stderr: this.stderrBuf }, 'process failed to start');
+      this.killGroup(child, 'SIGKILL');
+      throw err;
+    }
+    if (this.child !== child || this.closed) return;
+    this._state = 'running';
+    logger.info({ process: name, pid: child.pid }, 'process started');
+    this.emit('started', child.pid!);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    // The group may still hold forked helpers.
+    this.killGroup(child, 'SIGKILL');
+    if (this.child === child) this.child = null;
+    const waiters = this.exitWaiters;
+    this.exitWaiters = [];
+    waiters.forEach((w) => w());
+    if (this.closed) return;
+    const { logger, name } = this.opts;
+    logger.warn({ process: name, code, signal, stderr: this.stderrBuf }, 'process exited');
+    this.emit('exited', code, signal, this.stderrBuf);
+    if (this.opts.restart === false) {
+      this._state = 'failed';
+      this.emit('failed', `exited with ${signal ?? code}`);
+      return;
+    }
+    const now = Date.now();
+    const windowMs = this.opts.restartWindowMs ?? 30_000;
+    this.restarts = this.restarts.filter((t) => now - t < windowMs);
+    if (this.restarts.length >= (this.opts.maxRestarts ?? 5)) {
+      this._state = 'failed';
+      logger.error({ process: name }, 'process keeps dying; giving up');
+      this.emit('failed', `restarted ${this.restarts.length} times in ${windowMs} ms`);
+      return;
+    }
+    const delay = Math.min((this.opts.restartDelayMs ?? 250) * 2 ** this.restarts.length, 5000);
+    this.restarts.push(now);
+    this._state = 'restarting';
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.closed) return;
+      this.spawnOnce().catch(() => this.onExit(child, null, null));
+    }, delay);
+  }
+
+  private killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // group already gone
+    }
+  }
+
+  /** Sends a signal to the running process group (used by tests to simulate crashes). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child) this.killGroup(this.child, signal);
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`); idempotent. */
+  async close(graceMs = 2000): Promise<void> {
+    this.closed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const child = this.child;
+    this._state = 'stopped';
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    this.killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => this.killGroup(child, 'SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
