@@ -43,6 +43,8 @@ export interface SupervisedEvents {
  */
 export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
   private child: ChildProcess | null = null;
+  /** The child that finished start-up; only its exit triggers a restart. */
+  private live: ChildProcess | null = null;
   private _state: ProcessState = 'stopped';
   private restarts: number[] = [];
   private stderrBuf = '';
@@ -71,11 +73,20 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     return this.stderrBuf;
   }
 
-  /** Starts the process and waits until it is ready. */
+  /**
+   * Starts the process and waits until it is ready. A failed first start rejects and leaves
+   * the process `failed`: restarts are for processes that once worked, so a bad command line
+   * or a broken environment surfaces to the caller instead of looping in the background.
+   */
   async start(): Promise<void> {
     if (this.closed) throw new Error(`${this.opts.name}: start after close`);
     this._state = 'starting';
-    await this.spawnOnce();
+    try {
+      await this.spawnOnce();
+    } catch (err) {
+      if (!this.closed) this._state = 'failed';
+      throw err;
+    }
   }
 
   private async spawnOnce(): Promise<void> {
@@ -97,16 +108,25 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
       child.once('spawn', resolve);
       child.once('error', reject);
     });
+    // A child that dies while starting fails the start at once instead of leaving it to
+    // whatever timeout `ready` has.
+    const died = new Promise<never>((_resolve, reject) => {
+      child.once('exit', (code, signal) => reject(new Error(`${name} exited during start-up (${signal ?? code})`)));
+    });
+    died.catch(() => {}); // only raced while starting; later exits go through onExit
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
     try {
-      await spawned;
-      if (this.opts.ready) await this.opts.ready(child);
+      await Promise.race([spawned, died]);
+      if (this.opts.ready) await Promise.race([this.opts.ready(child), died]);
     } catch (err) {
-      logger.error({ err, process: name, stderr: this.stderrBuf }, 'process failed to start');
+      if (!this.closed) logger.error({ err, process: name, stderr: this.stderrBuf }, 'process failed to start');
+      // Never spawned: no 'exit' will come, so nothing is left for close() to wait on.
+      if (child.pid === undefined && this.child === child) this.child = null;
       this.killGroup(child, 'SIGKILL');
       throw err;
     }
     if (this.child !== child || this.closed) return;
+    this.live = child;
     this._state = 'running';
     logger.info({ process: name, pid: child.pid }, 'process started');
     this.emit('started', child.pid!);
@@ -119,7 +139,12 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     const waiters = this.exitWaiters;
     this.exitWaiters = [];
     waiters.forEach((w) => w());
-    if (this.closed) return;
+    // Only a child that got through start-up is restarted from here: a failed start is
+    // reported by spawnOnce() to its caller, and handling it twice used to schedule two
+    // restarts at once (and restart processes whose first start() had already rejected).
+    const wasLive = this.live === child;
+    if (wasLive) this.live = null;
+    if (this.closed || !wasLive) return;
     const { logger, name } = this.opts;
     logger.warn({ process: name, code, signal, stderr: this.stderrBuf }, 'process exited');
     this.emit('exited', code, signal, this.stderrBuf);
@@ -128,6 +153,11 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
       this.emit('failed', `exited with ${signal ?? code}`);
       return;
     }
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    const { logger, name } = this.opts;
     const now = Date.now();
     const windowMs = this.opts.restartWindowMs ?? 30_000;
     this.restarts = this.restarts.filter((t) => now - t < windowMs);
@@ -143,7 +173,9 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.closed) return;
-      this.spawnOnce().catch(() => this.onExit(child, null, null));
+      this.spawnOnce().catch(() => {
+        if (!this.closed) this.scheduleRestart();
+      });
     }, delay);
   }
 
@@ -168,7 +200,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     this.restartTimer = null;
     const child = this.child;
     this._state = 'stopped';
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     this.killGroup(child, 'SIGTERM');
     const timer = setTimeout(() => this.killGroup(child, 'SIGKILL'), graceMs);

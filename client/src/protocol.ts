@@ -1,0 +1,90 @@
+// The slice of the wire contract (docs: protocol.md §2, §5) this viewer reads or writes.
+
+export interface MemberProfile {
+  name: string;
+  is_admin: boolean;
+  can_host: boolean;
+  can_watch: boolean;
+}
+
+export interface SessionData {
+  id: string;
+  profile: MemberProfile;
+}
+
+export interface ScreenSize {
+  width: number;
+  height: number;
+  rate: number;
+}
+
+export interface ControlHost {
+  id?: string;
+  has_host: boolean;
+  host_id?: string;
+}
+
+export interface Settings {
+  heartbeat_interval: number;
+}
+
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export interface ServerEvents {
+  'system/init': {
+    session_id: string;
+    control_host: ControlHost;
+    screen_size: ScreenSize;
+    sessions: Record<string, SessionData>;
+    settings: Settings;
+    webrtc: { videos: string[] };
+  };
+  'system/settings': Partial<Settings>;
+  'system/disconnect': { message: string };
+  'session/created': SessionData;
+  'session/deleted': { id: string };
+  'session/profile': { id: string } & MemberProfile;
+  'control/host': ControlHost;
+  'control/request': { id: string };
+  'screen/updated': { id?: string } & ScreenSize;
+  'signal/provide': { sdp: string; iceservers?: IceServer[] | null };
+  'signal/offer': { sdp: string };
+  'signal/restart': { sdp: string };
+  'signal/candidate': IceCandidate;
+  'signal/close': null;
+}
+
+export interface ClientEvents {
+  'client/heartbeat': undefined;
+  'signal/request': { video: Record<string, never>; audio: Record<string, never> };
+  'signal/answer': { sdp: string };
+  'signal/candidate': IceCandidate;
+  'control/request': undefined;
+  'control/release': undefined;
+  'control/move': { x: number; y: number };
+  'control/scroll': { delta_x: number; delta_y: number; control_key: boolean };
+  'control/buttondown': { code: number };
+  'control/buttonup': { code: number };
+  'control/keydown': { keysym: number };
+  'control/keyup': { keysym: number };
+}
+
+export type ServerEvent = keyof ServerEvents;
+export type ClientEvent = keyof ClientEvents;
+
+/** Error body of every failed REST call. */
+export interface ApiError {
+  code: number;
+  message: string;
+}

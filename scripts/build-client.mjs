@@ -1,0 +1,24 @@
+// Bundles the browser viewer into client/dist/, which the server serves at `/`.
+import { build } from 'esbuild';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../client/', import.meta.url));
+const dist = `${root}dist/`;
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+
+await build({
+  entryPoints: [`${root}src/main.ts`],
+  outfile: `${dist}main.js`,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+await Promise.all(['index.html', 'style.css'].map((f) => copyFile(`${root}${f}`, `${dist}${f}`)));
+console.log(`client built into ${dist}`);

@@ -1,0 +1,66 @@
+import type { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { badRequest, forbidden } from '../errors.js';
+import type { MemberProvider } from '../members/types.js';
+import { mergeProfile } from '../members/types.js';
+import { API_SESSION_ID, type SessionManager } from '../sessions/manager.js';
+import { requireSession, sessionOf } from './auth.js';
+import { expiredCookie, sessionCookie, type SessionCookieOptions } from './cookie.js';
+import { readJson, sendJson } from './http-util.js';
+
+export interface SessionRoutesOptions {
+  sessions: SessionManager;
+  members: MemberProvider;
+  cookie: SessionCookieOptions;
+  maxBody: number;
+}
+
+function credentials(body: unknown): { username: string; password: string } {
+  const o = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof o.username !== 'string' || typeof o.password !== 'string') {
+    throw badRequest('unable to parse provided data');
+  }
+  return { username: o.username, password: o.password };
+}
+
+/** Login, logout, whoami and profile (contract §1.3). */
+export function mountSessionRoutes(router: Router, opts: SessionRoutesOptions): void {
+  const { sessions, members, cookie } = opts;
+  const auth = requireSession(sessions, cookie);
+
+  router.post('/api/login', async (ctx: Context) => {
+    const { username, password } = credentials(await readJson(ctx, opts.maxBody));
+    const member = await members.authenticate(username, password);
+    if (sessions.settings.locked_logins && !member.profile.is_admin) throw forbidden('logins are locked');
+    const session = sessions.create(member.id, member.profile);
+    const data = session.data();
+    if (cookie.enabled) {
+      ctx.append('Set-Cookie', sessionCookie(cookie, session.token));
+      sendJson(ctx, 200, data);
+    } else {
+      sendJson(ctx, 200, { id: data.id, token: session.token, profile: data.profile, state: data.state });
+    }
+  });
+
+  router.post('/api/logout', auth, async (ctx: Context) => {
+    const session = sessionOf(ctx);
+    if (session.id === API_SESSION_ID || !sessions.delete(session)) throw badRequest('session is not logged in');
+    if (cookie.enabled) ctx.append('Set-Cookie', expiredCookie(cookie));
+    sendJson(ctx, 200, true);
+  });
+
+  router.get('/api/whoami', auth, (ctx: Context) => {
+    sendJson(ctx, 200, sessionOf(ctx).data());
+  });
+
+  router.post('/api/profile', auth, async (ctx: Context) => {
+    const session = sessionOf(ctx);
+    const body = await readJson(ctx, opts.maxBody);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('unable to parse provided data');
+    if (!sessions.get(session.id)) throw badRequest('session does not exist');
+    // Non-admins may only rename themselves; permissions stay as their member grants.
+    const patch = session.isAdmin ? body : { name: (body as Record<string, unknown>).name };
+    sessions.updateProfile(session, mergeProfile(session.profile, patch));
+    sendJson(ctx, 200, true);
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Capture manager: builds one RtpStream per configured video id (§9.2, §11.5) and one audio
+ * stream (when a PulseAudio server is configured). Streams start with their first
+ * subscriber and stop after their last (see stream.ts).
+ *
+ * Video ids:
+ * - `video.pipelines` non-empty: ids = `video.ids` if given, else the keys of `pipelines`;
+ *   an id without an entry uses the defaults (with a warning).
+ * - otherwise: ids = `video.ids` if given, else `['main']`; each uses `video.pipeline`
+ *   (legacy single custom pipeline) if set, else the defaults (screen size, 25 fps).
+ */
+import type { Logger } from '../log.js';
+import { getCodec, isKnownCodec, type Codec } from './codecs.js';
+import {
+  buildAudioPipeline,
+  buildVideoPipeline,
+  resolveVideo,
+  type ResolvedVideo,
+  type ScreenSize,
+  type VideoPipelineConfig,
+} from './pipelines.js';
+import { RtpStream } from './stream.js';
+
+export interface CaptureOptions {
+  /** X display, e.g. `:99`. */
+  display: string;
+  /** PulseAudio server (`unix:/path/native`); null disables audio. */
+  pulseServer: string | null;
+  video: {
+    codec: string;
+    ids: string[];
+    pipelines: Record<string, VideoPipelineConfig>;
+    pipeline?: string;
+  };
+  audio: {
+    codec: string;
+    /** PulseAudio source, e.g. `audio_output.monitor`. */
+    device: string;
+    pipeline?: string;
+    /** kbit/s (opus; default 128). */
+    bitrate?: number;
+  };
+  screen: ScreenSize;
+  logger: Logger;
+  /** Passed to every stream (default 5000 ms). */
+  idleStopMs?: number;
+  /** Base environment for the encoders (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_VIDEO_ID = 'main';
+
+export class Capture {
+  readonly videoIds: string[];
+  readonly videoCodec: Codec;
+  readonly audioCodec: Codec;
+  readonly audio: RtpStream | null;
+
+  private readonly log: Logger;
+  private readonly streams = new Map<string, RtpStream>();
+  private readonly configs = new Map<string, VideoPipelineConfig>();
+  private _screen: ScreenSize;
+  private closing: Promise<void> | null = null;
+
+  constructor(opts: CaptureOptions) {
+    this.log = opts.logger.child({ module: 'capture' });
+    this._screen = { ...opts.screen };
+    const base = opts.env ?? process.env;
+
+    if (!isKnownCodec(opts.video.codec, 'video')) {
+      this.log.warn({ codec: opts.video.codec }, 'unknown video codec; using vp8');
+    }
+    if (!isKnownCodec(opts.audio.codec, 'audio')) {
+      this.log.warn({ codec: opts.audio.codec }, 'unknown audio codec; using opus');
+    }
+    this.videoCodec = getCodec(opts.video.codec, 'video');
+    this.audioCodec = getCodec(opts.audio.codec, 'audio');
+
+    const pipelines = opts.video.pipelines ?? {};
+    const hasPipelines = Object.keys(pipelines).length > 0;
+    const ids = (opts.video.ids ?? []).filter((id) => id.length > 0);
+    this.videoIds = [...new Set(ids.length > 0 ? ids : hasPipelines ? Object.keys(pipelines) : [DEFAULT_VIDEO_ID])];
+
+    const videoEnv = { ...base, DISPLAY: opts.display };
+    for (const id of this.videoIds) {
+      const config = pipelines[id];
+      if (hasPipelines && !config) this.log.warn({ id }, 'no pipeline configured for video id; using defaults');
+      const cfg = config ?? {};
+      this.configs.set(id, cfg);
+      const legacy = hasPipelines ? undefined : opts.video.pipeline;
+      this.streams.set(
+        id,
+        new RtpStream({
+          id,
+          kind: 'video',
+          codec: this.videoCodec,
+          env: videoEnv,
+          logger: this.log,
+          idleStopMs: opts.idleStopMs,
+          pipeline: (port) =>
+            buildVideoPipeline({
+              display: opts.display,
+              codec: this.videoCodec,
+              config: cfg,
+              pipeline: legacy,
+              screen: this._screen,
+              port,
+            }),
+        }),
+      );
+    }
+
+    if (opts.pulseServer) {
+      const audioEnv = { ...base, PULSE_SERVER: opts.pulseServer };
+      this.audio = new RtpStream({
+        id: 'audio',
+        kind: 'audio',
+        codec: this.audioCodec,
+        env: audioEnv,
+        logger: this.log,
+        idleStopMs: opts.idleStopMs,
+        pipeline: (port) =>
+          buildAudioPipeline({
+            codec: this.audioCodec,
+            device: opts.audio.device || 'audio_output.monitor',
+            pipeline: opts.audio.pipeline,
+            bitrate: opts.audio.bitrate,
+            port,
+          }),
+      });
+    } else {
+      this.audio = null;
+    }
+  }
+
+  video(id: string): RtpStream | undefined {
+    return this.streams.get(id);
+  }
+
+  /** Resolved size/fps/bitrate (kbit/s) of a video id at the current screen size. */
+  videoInfo(id: string): ResolvedVideo | undefined {
+    const cfg = this.configs.get(id);
+    if (!cfg) return undefined;
+    try {
+      return resolveVideo(cfg, this._screen);
+    } catch {
+      return undefined;
+    }
+  }
+
+  get screen(): ScreenSize {
+    return { ...this._screen };
+  }
+
+  /** State per stream: `video:<id>` and `audio` → idle/starting/running/restarting/failed. */
+  health(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [id, s] of this.streams) out[`video:${id}`] = s.state;
+    if (this.audio) out.audio = this.audio.state;
+    return out;
+  }
+
+  /** Records the new screen size and restarts the video encoders that are running. */
+  async setScreen(size: ScreenSize): Promise<void> {
+    const changed =
+      size.width !== this._screen.width || size.height !== this._screen.height || size.rate !== this._screen.rate;
+    this._screen = { ...size };
+    if (!changed) return;
+    this.log.info({ screen: size }, 'screen changed; restarting video encoders');
+    await Promise.all([...this.streams.values()].filter((s) => s.state !== 'idle').map((s) => s.restart()));
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      const all = [...this.streams.values(), ...(this.audio ? [this.audio] : [])];
+      this.closing = Promise.all(all.map((s) => s.close())).then(() => undefined);
+    }
+    return this.closing;
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * gst-launch-1.0 pipeline descriptions for the capture streams. Every pipeline ends in an
+ * RTP payloader and `udpsink` to a loopback port owned by the server (see stream.ts).
+ *
+ * Config (§11.5) semantics implemented here:
+ * - `capture.video.pipelines.<id>`: `width`, `height`, `fps` are expressions over the screen
+ *   variables `width`, `height`, `fps` (e.g. `width / 2`); `bitrate` is kbit/s (the encoder
+ *   target unless `gst_params` sets the encoder's own bitrate property); `gst_encoder`
+ *   replaces the encoder element; `gst_params` are `property: expression` pairs for the
+ *   encoder (merged over the built-in defaults when the encoder is one we know);
+ *   `gst_prefix` is inserted after the source, before scaling; `gst_suffix` after the encoder;
+ *   `show_pointer` (default false: the client draws the cursor from the data channel).
+ * - Custom pipelines (`gst_pipeline`, `capture.video.pipeline`, `capture.audio.pipeline`)
+ *   may use the placeholders `{display}`, `{device}`, `{width}`, `{height}`, `{fps}`,
+ *   `{pt}`, `{host}` and `{port}` (other `{...}`, e.g. caps lists, are left alone).
+ *   1. If the text contains `{port}`, it is the whole pipeline, RTP payloader and udpsink
+ *      included (`... ! rtpvp8pay pt={pt} ! udpsink host={host} port={port}`).
+ *   2. Otherwise it must produce the encoded elementary stream; a trailing neko-style
+ *      `! appsink name=appsink` is removed, and the RTP tail (payloader + udpsink) appended.
+ */
+import type { Codec } from './codecs.js';
+import { evaluateLenient, evaluateNumber, type ExprValue } from './expr.js';
+
+export const RTP_HOST = '127.0.0.1';
+export const RTP_MTU = 1200;
+
+export interface ScreenSize {
+  width: number;
+  height: number;
+  rate: number;
+}
+
+/** One entry of `capture.video.pipelines` (§11.5). */
+export interface VideoPipelineConfig {
+  width?: string | number;
+  height?: string | number;
+  fps?: string | number;
+  /** kbit/s. */
+  bitrate?: number;
+  gst_prefix?: string;
+  gst_encoder?: string;
+  gst_params?: Record<string, string | number | boolean>;
+  gst_suffix?: string;
+  gst_pipeline?: string;
+  show_pointer?: boolean;
+}
+
+/** Frame rate of the default `main` stream (§9.2). */
+export const DEFAULT_FPS = 25;
+
+/** Built-in encoder per codec. */
+export const DEFAULT_ENCODERS: Readonly<Record<string, string>> = {
+  vp8: 'vp8enc',
+  vp9: 'vp9enc',
+  av1: 'av1enc',
+  h264: 'x264enc',
+  h265: 'x265enc',
+  opus: 'opusenc',
+  g722: 'avenc_g722',
+  pcmu: 'mulawenc',
+  pcma: 'alawenc',
+};
+
+interface EncoderTuning {
+  kbps: number;
+  fps: number;
+  /** Frames between keyframes. */
+  keyint: number;
+}
+
+interface EncoderPreset {
+  params: (t: EncoderTuning) => Record<string, ExprValue>;
+  /** Name of the property that sets the bitrate, for `bitrate` vs `gst_params` precedence. */
+  bitrateProp?: string;
+  /** Caps filter placed right after the encoder. */
+  caps?: string;
+}
+
+/**
+ * Realtime settings per known encoder. Values from platform.md: vp8enc deadline=1
+ * cpu-used=16 cbr threads=2 (~31–43 % of a core at 720p30), x264enc ultrafast zerolatency
+ * (~12 %). Keyframes every 2 s so a lost keyframe costs at most that long.
+ */
+const ENCODER_PRESETS: Record<string, EncoderPreset> = {
+  vp8enc: {
+    bitrateProp: 'target-bitrate',
+    params: (t) => ({
+      'target-bitrate': t.kbps * 1000,
+      'end-usage': 'cbr',
+      deadline: 1,
+      'cpu-used': 16,
+      threads: 2,
+      'lag-in-frames': 0,
+      'error-resilient': 'partitions',
+      'keyframe-max-dist': t.keyint,
+      // Small client buffer model: bursts (keyframes) stay short.
+      'buffer-size': 1000,
+      'buffer-initial-size': 500,
+      'buffer-optimal-size': 600,
+      undershoot: 95,
+    }),
+  },
+  vp9enc: {
+    bitrateProp: 'target-bitrate',
+    params: (t) => ({
+      'target-bitrate': t.kbps * 1000,
+      'end-usage': 'cbr',
+      deadline: 1,
+      'cpu-used': 8,
+      threads: 2,
+      'row-mt': 'true',
+      'lag-in-frames': 0,
+      'error-resilient': 'default',
+      'keyframe-max-dist': t.keyint,
+      'buffer-size': 1000,
+      'buffer-initial-size': 500,
+      'buffer-optimal-size': 600,
+    }),
+  },
+  av1enc: {
+    bitrateProp: 'target-bitrate',
+    params: (t) => ({
+      'target-bitrate': t.kbps,
+      'usage-profile': 'realtime',
+      'cpu-used': 10,
+      'end-usage': 'cbr',
+      'lag-in-frames': 0,
+      'keyframe-max-dist': t.keyint,
+      threads: 2,
+    }),
+  },
+  x264enc: {
+    bitrateProp: 'bitrate',
+    params: (t) => ({
+      'speed-preset': 'ultrafast',
+      tune: 'zerolatency',
+      'byte-stream': 'true',
+      bitrate: t.kbps,
+      'key-int-max': t.keyint,
+      // Caps keyframe size (an uncapped 720p x264 keyframe is ~130 packets).
+      'vbv-buf-capacity': 300,
+      bframes: 0,
+      cabac: 'false',
+    }),
+    // profile-level-id 42e01f = constrained baseline.
+    caps: 'video/x-h264,profile=constrained-baseline,stream-format=byte-stream',
+  },
+  openh264enc: {
+    bitrateProp: 'bitrate',
+    params: (t) => ({
+      bitrate: t.kbps * 1000,
+      'rate-control': 'bitrate',
+      'usage-type': 'screen',
+      complexity: 'low',
+      'gop-size': t.keyint,
+      'multi-thread': 2,
+    }),
+    caps: 'video/x-h264,profile=constrained-baseline,stream-format=byte-stream',
+  },
+  x265enc: {
+    bitrateProp: 'bitrate',
+    params: (t) => ({
+      'speed-preset': 'ultrafast',
+      tune: 'zerolatency',
+      bitrate: t.kbps,
+      'key-int-max': t.keyint,
+    }),
+    caps: 'video/x-h265,stream-format=byte-stream',
+  },
+  opusenc: {
+    bitrateProp: 'bitrate',
+    params: (t) => ({
+      bitrate: t.kbps * 1000,
+      'frame-size': 10,
+      'inband-fec': 'true',
+      'audio-type': 'generic',
+    }),
+  },
+};
+
+/** Payloader element and its extra properties per codec. */
+const PAYLOADERS: Record<string, string> = {
+  vp8: 'rtpvp8pay picture-id-mode=15-bit',
+  vp9: 'rtpvp9pay picture-id-mode=15-bit',
+  av1: 'rtpav1pay',
+  h264: 'rtph264pay config-interval=-1 aggregate-mode=zero-latency',
+  h265: 'rtph265pay config-interval=-1',
+  opus: 'rtpopuspay',
+  g722: 'rtpg722pay',
+  pcmu: 'rtppcmupay',
+  pcma: 'rtppcmapay',
+};
+
+/** `! <payloader> pt=.. mtu=1200 ! udpsink host=127.0.0.1 port=P sync=false async=false`. */
+export function rtpTail(codec: Codec, port: number): string {
+  const pay = PAYLOADERS[codec.name];
+  if (!pay) throw new Error(`no RTP payloader for codec ${codec.name}`);
+  return (
+    `${pay} pt=${codec.payloadType} mtu=${RTP_MTU} ! ` +
+    `udpsink host=${RTP_HOST} port=${port} sync=false async=false`
+  );
+}
+
+/** Formats a property value for gst-launch (quoted when it contains spaces). */
+function formatValue(v: ExprValue): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(6)));
+  return /[\s!"']/.test(v) ? `"${v.replace(/(["\\])/g, '\\$1')}"` : v;
+}
+
+function formatParams(params: Record<string, ExprValue>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(' ');
+}
+
+/** Replaces known `{name}` placeholders only. */
+export function fillPlaceholders(text: string, values: Record<string, string | number>): string {
+  return text.replace(/\{([a-z_]+)\}/g, (m, name: string) =>
+    Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : m,
+  );
+}
+
+/** Applies the custom-pipeline rules of the file comment. */
+export function customPipeline(text: string, codec: Codec, port: number, values: Record<string, string | number>): string {
+  const all = { ...values, port, host: RTP_HOST, pt: codec.payloadType };
+  let desc = fillPlaceholders(text.trim(), all);
+  if (/\{port\}/.test(text)) return desc;
+  desc = desc.replace(/\s*!\s*appsink(\s+[^!]*)?$/, '').trim();
+  if (desc.endsWith('!')) desc = desc.slice(0, -1).trim();
+  return `${desc} ! ${rtpTail(codec, port)}`;
+}
+
+const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
+
+/** Default target bitrate (kbit/s) for a picture size: ~0.1 bit per pixel, 300..8000. */
+export function defaultVideoKbps(width: number, height: number, fps: number): number {
+  return Math.min(8000, Math.max(300, Math.round((width * height * fps * 0.1) / 1000)));
+}
+
+export interface ResolvedVideo {
+  width: number;
+  height: number;
+  fps: number;
+  /** kbit/s: configured `bitrate`, else the default for the size. */
+  kbps: number;
+  /** True when the picture is scaled from the screen size. */
+  scaled: boolean;
+}
+
+/** Evaluates `width`/`height`/`fps`/`bitrate` of a pipeline config against the screen. */
+export function resolveVideo(config: VideoPipelineConfig, screen: ScreenSize): ResolvedVideo {
+  const vars = { width: screen.width, height: screen.height, fps: screen.rate };
+  const width = config.width !== undefined ? even(evaluateNumber(config.width, vars)) : screen.width;
+  const height = config.height !== undefined ? even(evaluateNumber(config.height, vars)) : screen.height;
+  const fpsRaw = config.fps !== undefined ? evaluateNumber(config.fps, vars) : DEFAULT_FPS;
+  const fps = Math.max(1, Math.round(fpsRaw));
+  const kbps = config.bitrate && config.bitrate > 0 ? Math.round(config.bitrate) : defaultVideoKbps(width, height, fps);
+  return { width, height, fps, kbps, scaled: width !== screen.width || height !== screen.height };
+}
+
+export interface VideoPipelineOptions {
+  /** X display, e.g. `:99`. */
+  display: string;
+  codec: Codec;
+  /** Per-stream config; `{}` for the defaults. */
+  config?: VideoPipelineConfig;
+  /** Legacy `capture.video.pipeline` (used when `config.gst_pipeline` is empty). */
+  pipeline?: string;
+  screen: ScreenSize;
+  port: number;
+}
+
+/** The gst-launch description of a video stream. */
+export function buildVideoPipeline(opts: VideoPipelineOptions): string {
+  const { codec, screen, port } = opts;
+  const config = opts.config ?? {};
+  const r = resolveVideo(config, screen);
+  const custom = config.gst_pipeline?.trim() || opts.pipeline?.trim();
+  if (custom) {
+    return customPipeline(custom, codec, port, {
+      display: opts.display,
+      width: r.width,
+      height: r.height,
+      fps: r.fps,
+    });
+  }
+
+  const parts: string[] = [];
+  const pointer = config.show_pointer ? 'true' : 'false';
+  parts.push(`ximagesrc display-name=${opts.display} use-damage=false show-pointer=${pointer}`);
+  parts.push(`video/x-raw,framerate=${r.fps}/1`);
+  if (config.gst_prefix?.trim()) parts.push(config.gst_prefix.trim());
+  // Scale in the source format (BGRx) before converting: cheaper when downscaling.
+  if (r.scaled) parts.push(`videoscale ! video/x-raw,width=${r.width},height=${r.height}`);
+  parts.push('videoconvert');
+  parts.push('videorate');
+  parts.push(`video/x-raw,format=I420,framerate=${r.fps}/1`);
+  // A slow encoder drops frames instead of building latency.
+  parts.push('queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream');
+  parts.push(encoderElement(codec, config.gst_encoder, config.gst_params, { kbps: r.kbps, fps: r.fps, keyint: r.fps * 2 }, {
+    width: screen.width,
+    height: screen.height,
+    fps: screen.rate,
+  }));
+  if (config.gst_suffix?.trim()) parts.push(config.gst_suffix.trim());
+  parts.push(rtpTail(codec, port));
+  return parts.join(' ! ');
+}
+
+function encoderElement(
+  codec: Codec,
+  gstEncoder: string | undefined,
+  gstParams: Record<string, string | number | boolean> | undefined,
+  tuning: EncoderTuning,
+  vars: Record<string, number>,
+): string {
+  const name = gstEncoder?.trim() || DEFAULT_ENCODERS[codec.name];
+  if (!name) throw new Error(`no encoder for codec ${codec.name}`);
+  // gst_encoder may carry its own properties ("x264enc threads=1"); the preset keys off the element name.
+  const element = name.split(/\s+/)[0]!;
+  const preset = ENCODER_PRESETS[element];
+  const params: Record<string, ExprValue> = preset ? preset.params(tuning) : {};
+  for (const [k, v] of Object.entries(gstParams ?? {})) params[k] = evaluateLenient(v, vars);
+  const str = [name, formatParams(params)].filter(Boolean).join(' ');
+  return preset?.caps ? `${str} ! ${preset.caps}` : str;
+}
+
+export interface AudioPipelineOptions {
+  codec: Codec;
+  /** PulseAudio source, e.g. `audio_output.monitor`. */
+  device: string;
+  /** `capture.audio.pipeline` override. */
+  pipeline?: string;
+  /** kbit/s for opus (default 128). */
+  bitrate?: number;
+  port: number;
+}
+
+/** The gst-launch description of the audio stream (PULSE_SERVER comes from the env). */
+export function buildAudioPipeline(opts: AudioPipelineOptions): string {
+  const { codec, port } = opts;
+  const custom = opts.pipeline?.trim();
+  if (custom) return customPipeline(custom, codec, port, { device: opts.device });
+  const rate = codec.clockRate === 8000 && codec.name === 'g722' ? 16000 : codec.clockRate;
+  const channels = codec.channels ?? 1;
+  const src = `pulsesrc device=${formatValue(opts.device)} ! audioconvert ! audioresample ! audio/x-raw,rate=${rate},channels=${channels}`;
+  const enc = encoderElement(codec, undefined, undefined, { kbps: opts.bitrate ?? 128, fps: 0, keyint: 0 }, {});
+  return `${src} ! ${enc} ! ${rtpTail(codec, port)}`;
+}
+
+/**
+ * Splits a gst-launch description into argv like a POSIX shell would (whitespace separates,
+ * single/double quotes group and are removed, backslash escapes). gst-launch-1.0 re-joins
+ * its arguments, escaping spaces inside each, so quoted values survive intact.
+ */
+export function splitLaunchArgs(desc: string): string[] {
+  const args: string[] = [];
+  let cur = '';
+  let has = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < desc.length; i++) {
+    const c = desc[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < desc.length && '"\\'.includes(desc[i + 1]!)) cur += desc[++i];
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+    } else if (c === '\\' && i + 1 < desc.length) {
+      cur += desc[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has) args.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (quote) throw new Error('unterminated quote in pipeline description');
+  if (has) args.push(cur);
+  return args;
+}

@@ -1,0 +1,197 @@
+import { EventEmitter } from 'node:events';
+import x11 from 'x11';
+import type { Logger } from '../log.js';
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** The core keyboard mapping: `rows[k - minKeycode]` holds the keysyms of keycode `k`. */
+export interface KeyboardMapping {
+  minKeycode: number;
+  keysymsPerKeycode: number;
+  rows: number[][];
+}
+
+export interface X11ClientEvents {
+  /** Every X event received (the connection gets MappingNotify without asking). */
+  event: [x11.XEvent];
+  /** The connection is gone (closed by us or lost). */
+  close: [];
+}
+
+export interface ConnectOptions {
+  /** Gives up on a server that accepts the socket but never answers the handshake. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Promise wrapper for one X connection plus XTEST. */
+export class X11Client extends EventEmitter<X11ClientEvents> {
+  private _connected = true;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly display: string,
+    /** The package's client, for requests this wrapper does not cover. */
+    readonly raw: x11.Client,
+    private readonly xtest: x11.XTest,
+    private readonly logger: Logger | undefined,
+  ) {
+    super();
+    raw.on('event', (ev: x11.XEvent) => this.emit('event', ev));
+    raw.stream?.once('close', () => this.markClosed());
+  }
+
+  static connect(display: string, opts: ConnectOptions = {}): Promise<X11Client> {
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        raw.stream?.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error(`X display ${display}: no answer in ${timeoutMs} ms`)), timeoutMs);
+      // shm: false keeps to a plain socket; MIT-SHM's fd passing is of no use for input.
+      const raw = x11.createClient({ display, shm: false }, (err) => {
+        if (err) return fail(err);
+        raw.require('xtest', (xerr, xtest) => {
+          if (xerr) return fail(xerr);
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(new X11Client(display, raw, xtest, opts.logger));
+        });
+      });
+      // Without a listener an unanswered protocol error or a socket error would throw.
+      raw.on('error', (err: Error) => {
+        if (!settled) return fail(err);
+        if ('error' in err) {
+          opts.logger?.warn({ err, display }, 'X protocol error');
+        } else {
+          opts.logger?.warn({ err, display }, 'X connection error');
+          raw.stream?.destroy();
+        }
+      });
+    });
+  }
+
+  get connected(): boolean {
+    return this._connected;
+  }
+
+  get root(): number {
+    return this.raw.display.screen[0].root;
+  }
+
+  get minKeycode(): number {
+    return this.raw.display.min_keycode;
+  }
+
+  get maxKeycode(): number {
+    return this.raw.display.max_keycode;
+  }
+
+  /** Absolute pointer motion on the root window. */
+  fakeMotion(x: number, y: number): void {
+    if (!this._connected) return;
+    this.xtest.FakeInput(this.xtest.MotionNotify, 0, 0, this.root, x, y);
+  }
+
+  fakeButton(button: number, press: boolean): void {
+    if (!this._connected) return;
+    this.xtest.FakeInput(press ? this.xtest.ButtonPress : this.xtest.ButtonRelease, button, 0, 0, 0, 0);
+  }
+
+  fakeKey(keycode: number, press: boolean): void {
+    if (!this._connected) return;
+    this.xtest.FakeInput(press ? this.xtest.KeyPress : this.xtest.KeyRelease, keycode, 0, 0, 0, 0);
+  }
+
+  async queryPointer(): Promise<Point> {
+    const r = await this.request<x11.QueryPointerReply>((cb) => this.raw.QueryPointer(this.root, cb));
+    return { x: r.rootX, y: r.rootY };
+  }
+
+  /** Current root window size; follows RANDR changes, unlike the connection-setup values. */
+  async screenSize(): Promise<Size> {
+    const g = await this.request<x11.Geometry>((cb) => this.raw.GetGeometry(this.root, cb));
+    return { width: g.width, height: g.height };
+  }
+
+  async keyboardMapping(): Promise<KeyboardMapping> {
+    const count = this.maxKeycode - this.minKeycode + 1;
+    const rows = await this.request<number[][]>((cb) => this.raw.GetKeyboardMapping(this.minKeycode, count, cb));
+    return { minKeycode: this.minKeycode, keysymsPerKeycode: rows[0]?.length ?? 0, rows };
+  }
+
+  /** Sets every level of one keycode; `keysyms.length` is the keysyms-per-keycode. */
+  changeKeyboardMapping(keycode: number, keysyms: number[]): void {
+    if (!this._connected) return;
+    this.raw.ChangeKeyboardMapping(keycode, keysyms.length, keysyms);
+  }
+
+  /** Asks for events on a window (e.g. StructureNotify on the root to hear of resizes). */
+  selectInput(wid: number, eventMask: number): void {
+    if (!this._connected) return;
+    this.raw.ChangeWindowAttributes(wid, { eventMask });
+  }
+
+  /** Resolves once the server has processed every request sent so far. */
+  async sync(): Promise<void> {
+    this.assertConnected();
+    await this.raw.sync();
+  }
+
+  /** Idempotent; resolves once the socket is closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    if (!this._connected) return (this.closing = Promise.resolve());
+    this.closing = new Promise<void>((resolve) => {
+      // A dead server never answers close()'s round trip: cut the socket after a grace.
+      const timer = setTimeout(() => this.raw.stream?.destroy(), 1000);
+      this.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.raw.close();
+    });
+    return this.closing;
+  }
+
+  private markClosed(): void {
+    if (!this._connected) return;
+    this._connected = false;
+    this.logger?.debug({ display: this.display }, 'X connection closed');
+    this.emit('close');
+  }
+
+  private assertConnected(): void {
+    if (!this._connected) throw new Error(`X display ${this.display}: not connected`);
+  }
+
+  private request<T>(send: (cb: x11.Callback<T>) => void): Promise<T> {
+    this.assertConnected();
+    return new Promise<T>((resolve, reject) => {
+      // Replies never come once the socket is gone.
+      const onClose = () => reject(new Error(`X display ${this.display}: connection closed`));
+      this.once('close', onClose);
+      send((err, result) => {
+        this.off('close', onClose);
+        if (err) reject(err);
+        else resolve(result);
+        // Tells the package the error (if any) was handled here.
+        return true;
+      });
+    });
+  }
+}

@@ -1,0 +1,149 @@
+// Types for the parts of the `x11` package (4.2.x, plain CommonJS, no bundled types) that
+// this project uses. Extend it as more of the package is needed; keep it to what is called.
+
+declare module 'x11' {
+  import type { EventEmitter } from 'node:events';
+
+  namespace x11 {
+    interface Screen {
+      root: number;
+      root_depth: number;
+      root_visual: number;
+      white_pixel: number;
+      black_pixel: number;
+      pixel_width: number;
+      pixel_height: number;
+    }
+
+    interface Display {
+      screen: Screen[];
+      min_keycode: number;
+      max_keycode: number;
+    }
+
+    /** A protocol error reply; socket errors arrive as plain `Error`s with `code`. */
+    interface XError extends Error {
+      error: number;
+      seq: number;
+      badParam: number;
+      majorOpcode: number;
+      minorOpcode: number;
+    }
+
+    /** Core events as the package parses them; fields depend on `name`. */
+    interface XEvent {
+      type: number;
+      name: string;
+      seq: number;
+      /** Window the event is reported relative to (for ConfigureNotify: the configured window). */
+      wid?: number;
+      /** KeyPress/KeyRelease: the keycode; ButtonPress/ButtonRelease: the button. */
+      keycode?: number;
+      rootx?: number;
+      rooty?: number;
+      /** KeyPress/ButtonPress: the modifier and button state before the event. */
+      buttons?: number;
+      width?: number;
+      height?: number;
+      /** MappingNotify: 0 modifier, 1 keyboard, 2 pointer. */
+      request?: number;
+      firstKeyCode?: number;
+      count?: number;
+    }
+
+    type Callback<T> = (err: XError | null | undefined, result: T) => unknown;
+
+    interface QueryPointerReply {
+      root: number;
+      child: number;
+      rootX: number;
+      rootY: number;
+      childX: number;
+      childY: number;
+      keyMask: number;
+      sameScreen: number;
+    }
+
+    interface Geometry {
+      windowid: number;
+      xPos: number;
+      yPos: number;
+      width: number;
+      height: number;
+      borderWidth: number;
+      depth: number;
+    }
+
+    interface WindowValues {
+      eventMask?: number;
+      backgroundPixel?: number;
+      overrideRedirect?: number;
+    }
+
+    interface XTest {
+      KeyPress: 2;
+      KeyRelease: 3;
+      ButtonPress: 4;
+      ButtonRelease: 5;
+      MotionNotify: 6;
+      /** `detail` is the keycode or button (0 = absolute motion); `wid` 0 = current screen. */
+      FakeInput(type: number, detail: number, time: number, wid: number, x: number, y: number): void;
+    }
+
+    interface Client extends EventEmitter {
+      display: Display;
+      /** The socket; present once the connection is established. */
+      stream?: { destroy(): void; once(event: 'close', listener: () => void): unknown };
+      AllocID(): number;
+      require(extension: 'xtest', callback: (err: Error | null | undefined, ext: XTest) => void): void;
+      QueryPointer(wid: number, callback: Callback<QueryPointerReply>): void;
+      GetGeometry(drawable: number, callback: Callback<Geometry>): void;
+      /** Rows of `keysymsPerKeycode` keysyms, one per keycode from `first`. */
+      GetKeyboardMapping(first: number, count: number, callback: Callback<number[][]>): void;
+      /** `keysyms` is flat: `count * keysymsPerKeycode` entries. */
+      ChangeKeyboardMapping(first: number, keysymsPerKeycode: number, keysyms: number[]): void;
+      CreateWindow(
+        id: number,
+        parent: number,
+        x: number,
+        y: number,
+        width: number,
+        height: number,
+        borderWidth: number,
+        depth: number,
+        windowClass: number,
+        visual: number,
+        values: WindowValues,
+      ): void;
+      ChangeWindowAttributes(wid: number, values: WindowValues): void;
+      MapWindow(wid: number): void;
+      DestroyWindow(wid: number): void;
+      /** `revertTo`: 0 None, 1 PointerRoot, 2 Parent. */
+      SetInputFocus(wid: number, revertTo: number): void;
+      /** Round trip: resolves once every earlier request was processed. */
+      sync(): Promise<void>;
+      /** Round trip, then closes the socket; the callback fires once it is gone. */
+      close(callback?: (err?: Error) => void): void;
+    }
+
+    interface ClientOptions {
+      display?: string;
+      /** false: plain socket, no fd passing (MIT-SHM) machinery. */
+      shm?: boolean;
+    }
+
+    function createClient(options: ClientOptions, callback: (err: Error | undefined, display: Display) => void): Client;
+
+    const eventMask: {
+      KeyPress: number;
+      KeyRelease: number;
+      ButtonPress: number;
+      ButtonRelease: number;
+      PointerMotion: number;
+      Exposure: number;
+      StructureNotify: number;
+    };
+  }
+
+  export = x11;
+}

@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Router } from '@koa/router';
+import { mountHealthRoutes } from './api/health-routes.js';
+import { mountSessionRoutes } from './api/session-routes.js';
+import { Capture } from './capture/capture.js';
+import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
+import { Desktop } from './desktop/desktop.js';
+import { HttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { createMemberProvider } from './members/index.js';
+import { ControlPolicy } from './sessions/control.js';
+import { SessionManager } from './sessions/manager.js';
+import { DataInput } from './webrtc/data-input.js';
+import { WebRTCManager } from './webrtc/manager.js';
+import { WebSocketGateway } from './websocket/gateway.js';
+import { controlHandlers } from './websocket/handlers/control.js';
+import { signalHandlers } from './websocket/handlers/signal.js';
+import { systemHandlers } from './websocket/handlers/system.js';
+import { sendConnectSequence } from './websocket/init.js';
+import { iceSettings } from './webrtc/ice-config.js';
+
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export interface App {
+  readonly config: Config;
+  readonly sessions: SessionManager;
+  readonly desktop: Desktop;
+  readonly capture: Capture;
+  readonly webrtc: WebRTCManager;
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → members → sessions → desktop → capture → webrtc →
+ * websocket → api → http. Everything that owns resources is closed in reverse order.
+ */
+export async function start(config: Config, logger: Logger = createLogger({ level: config.debug ? 'debug' : config.log.level })): Promise<App> {
+  const log = (module: string) => logger.child({ module });
+  const closers: Array<() => unknown> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    const members = createMemberProvider(config);
+    closers.push(() => members.close());
+
+    const sessions = new SessionManager({
+      logger: log('sessions'),
+      apiToken: config.session.api_token,
+      settings: {
+        private_mode: config.session.private_mode,
+        locked_logins: config.session.locked_logins,
+        locked_controls: config.session.locked_controls,
+        control_protection: config.session.control_protection,
+        implicit_hosting: config.session.implicit_hosting,
+        inactive_cursors: config.session.inactive_cursors,
+        merciful_reconnect: config.session.merciful_reconnect,
+        heartbeat_interval: config.session.heartbeat_interval,
+        plugins: null,
+      },
+    });
+    closers.push(() => sessions.close());
+    const control = new ControlPolicy(sessions);
+
+    const desktop = await Desktop.start({
+      display: config.desktop.display || process.env.DISPLAY || undefined,
+      screen: config.desktop.screen,
+      server: config.desktop.server,
+      windowManager: config.desktop.window_manager,
+      app: config.desktop.app,
+      audio: config.desktop.audio,
+      logger: log('desktop'),
+    });
+    closers.push(() => desktop.close());
+    // A new (or no) host must not inherit keys or buttons the previous one held down.
+    sessions.on('host', () => desktop.input.releaseAll());
+
+    const capture = new Capture({
+      display: config.capture.video.display || desktop.display,
+      pulseServer: desktop.pulseServer,
+      video: {
+        codec: config.capture.video.codec,
+        ids: config.capture.video.ids,
+        pipelines: config.capture.video.pipelines,
+        pipeline: config.capture.video.pipeline || undefined,
+      },
+      audio: {
+        codec: config.capture.audio.codec,
+        device: config.capture.audio.device,
+        pipeline: config.capture.audio.pipeline || undefined,
+      },
+      screen: desktop.screenSize(),
+      logger,
+    });
+    closers.push(() => capture.close());
+
+    const dataInput = new DataInput({ sessions, input: desktop.input, logger: log('datachannel') });
+    const ice = iceSettings(config);
+    const webrtc = new WebRTCManager({
+      sessions,
+      media: capture,
+      logger: log('webrtc'),
+      ...ice,
+      onData: (session, peer, bytes) => dataInput.handle(session, peer, bytes),
+      onDataOpen: () => {},
+    });
+    closers.push(() => webrtc.close());
+
+    const cookie = {
+      enabled: config.session.cookie.enabled,
+      name: config.session.cookie.name,
+      expiration: config.session.cookie.expiration,
+      secure: config.session.cookie.secure,
+      http_only: config.session.cookie.http_only,
+      domain: config.session.cookie.domain,
+      path: config.session.cookie.path,
+    };
+    const gateway = new WebSocketGateway({
+      sessions,
+      logger: log('websocket'),
+      cookie,
+      origins: config.server.cors,
+      maxPayload: config.server.max_ws_payload,
+      rateLimit: config.server.ws_rate,
+      handlers: {
+        ...systemHandlers(log('websocket')),
+        ...signalHandlers(webrtc, log('signal')),
+        ...controlHandlers(control, desktop.input),
+      },
+      onConnect: (session) =>
+        sendConnectSequence(session, {
+          sessions,
+          screenSize: () => desktop.screenSize(),
+          screenSizes: () => [desktop.screenSize()],
+          videoIds: () => capture.videoIds,
+          touchEvents: false,
+          screencastEnabled: config.capture.screencast.enabled,
+          broadcastStatus: () => ({ is_active: false }),
+          pluginInits: [],
+        }),
+    });
+    closers.push(() => gateway.close());
+
+    const router = new Router();
+    mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
+    mountSessionRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body });
+
+    const http = new HttpServer({
+      bind: config.server.bind,
+      logger: log('http'),
+      router,
+      gateway,
+      staticDir: config.server.static || config.server.client_dir,
+    });
+    closers.push(() => http.close());
+    const addr = await http.listen();
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+    let closing: Promise<void> | null = null;
+    return {
+      config,
+      sessions,
+      desktop,
+      capture,
+      webrtc,
+      url: `http://${host}:${addr.port}`,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    process.stdout.write(helpText());
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.debug ? 'debug' : config.log.level });
+  const app = await start(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info({ module: 'main', signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  const { user_password, admin_password } = config.member.multiuser;
+  const credentials = config.member.provider === 'multiuser'
+    ? `any user name; password "${user_password}" (user) or "${admin_password}" (admin)`
+    : `members of the ${config.member.provider} provider`;
+  process.stderr.write(`\n  neko-ts is running: open ${app.url}/\n  log in with ${credentials}\n\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`fatal: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,47 @@
+import type { MemberProfile } from '../members/types.js';
+
+/** Contract §2.2. */
+export interface SessionState {
+  is_connected: boolean;
+  connected_since?: string;
+  not_connected_since?: string;
+  is_watching: boolean;
+  watching_since?: string;
+  not_watching_since?: string;
+}
+
+/** Contract §2.3 Settings: the runtime room flags. */
+export interface Settings {
+  private_mode: boolean;
+  locked_logins: boolean;
+  locked_controls: boolean;
+  control_protection: boolean;
+  implicit_hosting: boolean;
+  inactive_cursors: boolean;
+  merciful_reconnect: boolean;
+  heartbeat_interval: number;
+  plugins: Record<string, unknown> | null;
+}
+
+export interface SessionData {
+  id: string;
+  profile: MemberProfile;
+  state: SessionState;
+}
+
+/** What the session layer needs from a WebSocket connection. */
+export interface SessionSocket {
+  send(event: string, payload?: unknown): void;
+  /** Sends `system/disconnect {message}` and closes the socket. */
+  disconnect(message: string): void;
+}
+
+/** What the session layer needs from a WebRTC peer. */
+export interface SessionPeer {
+  close(): void;
+}
+
+export interface ControlStatus {
+  has_host: boolean;
+  host_id?: string;
+}

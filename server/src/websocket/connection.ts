@@ -1,0 +1,128 @@
+import type { WebSocket, RawData } from 'ws';
+import type { Logger } from '../log.js';
+import type { SessionSocket } from '../sessions/types.js';
+import { RateLimiter } from '../rate-limiter.js';
+import { PayloadError } from './payload.js';
+
+export interface ConnectionOptions {
+  logger: Logger;
+  /** Accepted events per second, averaged over a one-second burst allowance. */
+  rateLimit: number;
+  heartbeatMs: number;
+  /** Called for each well-formed event; throwing PayloadError drops it with a log line. */
+  dispatch(event: string, payload: unknown): void | Promise<void>;
+  /** Called once when the socket is gone; `clean` = closed with 1000/1001. */
+  onClose(clean: boolean): void;
+}
+
+const CLEAN_CLOSE_CODES = new Set([1000, 1001]);
+
+/**
+ * One authenticated WebSocket: the JSON envelope, server heartbeat, a hard event-rate
+ * limit and error containment. Nothing a client sends can throw out of here.
+ */
+export class Connection implements SessionSocket {
+  private readonly limiter: RateLimiter;
+  private droppedForRate = 0;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+  private finished = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.limiter = new RateLimiter(opts.rateLimit);
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('close', (code) => this.finish(CLEAN_CLOSE_CODES.has(code)));
+    ws.on('error', (err) => {
+      opts.logger.warn({ err }, 'websocket error');
+      this.finish(false);
+    });
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(event: string, payload?: unknown): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    const message = payload === undefined ? { event } : { event, payload };
+    this.ws.send(JSON.stringify(message));
+  }
+
+  disconnect(message: string): void {
+    this.send('system/disconnect', { message });
+    this.opts.logger.info({ reason: message }, 'disconnecting websocket');
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.ws.close(1000, message.slice(0, 120));
+  }
+
+  private beat(): void {
+    try {
+      this.send('system/heartbeat');
+      this.ws.ping();
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'heartbeat failed');
+      this.ws.terminate();
+    }
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!this.limiter.take()) {
+      // Log the first drop of a burst, not each one, so a flood cannot flood the log too.
+      if (this.droppedForRate++ === 0) this.opts.logger.warn('event rate limit exceeded; dropping events');
+      return;
+    }
+    if (this.droppedForRate) {
+      this.opts.logger.warn({ dropped: this.droppedForRate }, 'events dropped by rate limit');
+      this.droppedForRate = 0;
+    }
+    if (isBinary) {
+      this.opts.logger.warn('binary websocket message dropped');
+      return;
+    }
+    let event: string;
+    let payload: unknown;
+    try {
+      const msg: unknown = JSON.parse(data.toString());
+      if (typeof msg !== 'object' || msg === null || typeof (msg as { event?: unknown }).event !== 'string') {
+        throw new PayloadError('envelope must be an object with a string event');
+      }
+      event = (msg as { event: string }).event;
+      payload = (msg as { payload?: unknown }).payload;
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'malformed websocket message dropped');
+      return;
+    }
+    const drop = (err: unknown) => {
+      if (err instanceof PayloadError) this.opts.logger.warn({ event, err: err.message }, 'invalid event payload dropped');
+      else this.opts.logger.error({ event, err }, 'event handler failed');
+    };
+    try {
+      const result = this.opts.dispatch(event, payload);
+      if (result instanceof Promise) result.catch(drop);
+    } catch (err) {
+      drop(err);
+    }
+  }
+
+  private finish(clean: boolean): void {
+    clearInterval(this.heartbeat);
+    const wasClosed = this.closed;
+    this.closed = true;
+    if (this.finished) return;
+    this.finished = true;
+    this.opts.onClose(clean || wasClosed);
+  }
+
+  /** Forcefully closes (server shutdown); idempotent. */
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.closed = true;
+    this.ws.terminate();
+  }
+}

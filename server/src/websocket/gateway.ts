@@ -1,0 +1,128 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { findToken, type CookieSettings } from '../api/token.js';
+import type { Logger } from '../log.js';
+import type { SessionManager } from '../sessions/manager.js';
+import type { Session } from '../sessions/session.js';
+import { Connection } from './connection.js';
+
+export type EventHandler = (session: Session, payload: unknown) => void | Promise<void>;
+export type EventTable = Record<string, EventHandler>;
+
+export interface GatewayOptions {
+  sessions: SessionManager;
+  logger: Logger;
+  cookie: CookieSettings;
+  /** Allowed Origin values; empty or containing `*` = any. */
+  origins: string[];
+  maxPayload: number;
+  rateLimit: number;
+  handlers: EventTable;
+  /** Events sent to a newly connected session, in the contract's connect order (§5.2). */
+  onConnect(session: Session): void;
+  /** Abnormal closes wait this long for a reconnect before the session counts as gone. */
+  reconnectGraceMs?: number;
+  heartbeatMs?: number;
+}
+
+/**
+ * `GET /api/ws`: upgrades first (origin check), authenticates after, as the contract orders
+ * it, then binds the socket to its session and routes events to the handler table.
+ */
+export class WebSocketGateway {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly pendingDetach = new Map<Connection, NodeJS.Timeout>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.log = opts.logger;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload });
+  }
+
+  private originAllowed(origin: string | undefined): boolean {
+    const list = this.opts.origins;
+    if (list.length === 0 || list.includes('*')) return true;
+    return origin !== undefined && list.includes(origin);
+  }
+
+  /** Called by the HTTP server for upgrade requests on the WebSocket path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.originAllowed(req.headers.origin)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"code":400,"message":"origin not allowed"}\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  private reject(ws: WebSocket, message: string): void {
+    this.log.info({ reason: message }, 'websocket refused');
+    ws.send(JSON.stringify({ event: 'system/disconnect', payload: { message } }));
+    ws.close(1000, message);
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const { sessions } = this.opts;
+    const found = findToken(req.headers, req.url ?? '/', this.opts.cookie);
+    if (!found) return this.reject(ws, 'no authentication provided');
+    const session = sessions.byTokenValue(found.token);
+    if (!session) return this.reject(ws, 'session not found');
+    if (!session.profile.can_login) return this.reject(ws, 'session login disabled');
+    if (!session.profile.can_connect) return this.reject(ws, 'connection disabled');
+
+    const previous = session.socket instanceof Connection ? session.socket : null;
+    const previousDead = previous !== null && this.pendingDetach.has(previous);
+    if (previous && !previousDead && !sessions.settings.merciful_reconnect) {
+      return this.reject(ws, 'already connected');
+    }
+    if (previous && previousDead) {
+      clearTimeout(this.pendingDetach.get(previous));
+      this.pendingDetach.delete(previous);
+    }
+
+    const log = this.log.child({ session_id: session.id });
+    const connection: Connection = new Connection(ws, {
+      logger: log,
+      rateLimit: this.opts.rateLimit,
+      heartbeatMs: this.opts.heartbeatMs ?? 10_000,
+      dispatch: (event, payload) => {
+        // A replaced or deleted session's socket must not act for it any more.
+        if (session.socket !== connection) return;
+        const handler = this.opts.handlers[event];
+        if (!handler) {
+          log.debug({ event }, 'unknown event ignored');
+          return;
+        }
+        return handler(session, payload);
+      },
+      onClose: (clean) => this.onClose(session, connection, clean),
+    });
+    this.connections.add(connection);
+    // A dead socket waiting out its grace period is replaced silently; a live one is told.
+    if (previous && previousDead) session.socket = null;
+    sessions.attachSocket(session, connection);
+    log.info('websocket connected');
+    this.opts.onConnect(session);
+  }
+
+  private onClose(session: Session, connection: Connection, clean: boolean): void {
+    this.connections.delete(connection);
+    const detach = () => {
+      this.pendingDetach.delete(connection);
+      if (session.socket === connection) this.log.info({ session_id: session.id }, 'websocket disconnected');
+      this.opts.sessions.detachSocket(session, connection);
+    };
+    if (clean || session.socket !== connection) return detach();
+    this.pendingDetach.set(connection, setTimeout(detach, this.opts.reconnectGraceMs ?? 5000));
+  }
+
+  /** Closes every socket; idempotent. */
+  close(): void {
+    for (const timer of this.pendingDetach.values()) clearTimeout(timer);
+    this.pendingDetach.clear();
+    for (const c of this.connections) c.close();
+    this.connections.clear();
+    this.wss.close();
+  }
+}
