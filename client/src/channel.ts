@@ -42,14 +42,20 @@ export class DataLink {
     if (channel.readyState === 'open') this.opened();
   }
 
-  get isOpen(): boolean {
+  private get isOpen(): boolean {
     return this.channel.readyState === 'open';
   }
 
   send(msg: InputMessage): boolean {
     if (!this.isOpen) return false;
-    this.channel.send(encodeClientMessage(msg));
+    this.write(encodeClientMessage(msg));
     return true;
+  }
+
+  private write(bytes: Uint8Array): void {
+    // The codec returns freshly allocated arrays, never views of a SharedArrayBuffer,
+    // which is all RTCDataChannel.send's typing guards against.
+    this.channel.send(bytes as Uint8Array<ArrayBuffer>);
   }
 
   /** Stops listening; the channel itself closes with its peer connection. */
@@ -76,12 +82,12 @@ export class DataLink {
   private ping(): void {
     if (!this.isOpen) return;
     const [clientTs1, clientTs2] = splitTimestamp(Date.now());
-    this.channel.send(encodeClientMessage({ type: 'ping', clientTs1, clientTs2 }));
+    this.write(encodeClientMessage({ type: 'ping', clientTs1, clientTs2 }));
   }
 
   private receive(bytes: Uint8Array): void {
     const msg = decodeServerMessage(bytes);
-    switch (msg?.type) {
+    switch (msg.type) {
       case 'cursorPosition':
         this.events.cursorPosition({ x: msg.x, y: msg.y });
         break;
@@ -96,6 +102,9 @@ export class DataLink {
         break;
       case 'pong':
         this.events.rtt(Date.now() - joinTimestamp(msg.clientTs1, msg.clientTs2));
+        break;
+      case 'error':
+        console.warn('undecodable data channel message:', msg.reason);
         break;
     }
   }

@@ -183,6 +183,11 @@ dom.unmute.addEventListener('click', () => {
   render();
 });
 
+// Typing right after using the bar should reach the desktop, not re-press the button.
+for (const button of [dom.control, dom.unmute]) {
+  button.addEventListener('click', () => dom.stage.focus({ preventScroll: true }));
+}
+
 dom.logout.addEventListener('click', () => {
   const current = token;
   endSession();

@@ -32,10 +32,6 @@ export class Socket {
     (this.handlers as Record<string, unknown>)[event] = handler;
   }
 
-  get isOpen(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
-  }
-
   connect(): void {
     this.active = true;
     this.open();

@@ -38,23 +38,19 @@ export class Viewer {
     socket.on('signal/close', () => this.serverClosed());
   }
 
-  get state(): PeerState {
-    return this.pc?.connectionState ?? 'none';
-  }
-
   /** Frames decoded by the current peer, refreshed from its stats once a second. */
   get framesDecoded(): number {
     return this.decoded;
   }
 
   request(): void {
-    window.clearTimeout(this.retryTimer);
+    this.cancelRetry();
     this.teardown();
     this.awaitingProvide = this.socket.send('signal/request', { video: {}, audio: {} });
   }
 
   stop(): void {
-    window.clearTimeout(this.retryTimer);
+    this.cancelRetry();
     this.retries = 0;
     this.awaitingProvide = false;
     this.teardown();
@@ -139,15 +135,25 @@ export class Viewer {
     // A close that arrives between our request and its provide belongs to the peer the
     // request replaced; re-requesting then would destroy the new one and loop.
     if (this.awaitingProvide) return;
+    // Our side may have noticed the failure first and already scheduled the retry.
+    if (!this.pc && this.retryTimer !== undefined) return;
     this.retry();
   }
 
   private retry(): void {
     this.teardown();
-    window.clearTimeout(this.retryTimer);
+    this.cancelRetry();
     const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retries);
     this.retries++;
-    this.retryTimer = window.setTimeout(() => this.request(), delay);
+    this.retryTimer = window.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.request();
+    }, delay);
+  }
+
+  private cancelRetry(): void {
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private teardown(): void {

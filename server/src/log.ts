@@ -8,9 +8,13 @@ export interface LogOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** neko's level names that pino spells differently. */
+const LEVEL_ALIASES: Record<string, string> = { panic: 'fatal', disabled: 'silent' };
+
 /** Root logger; every module takes `root.child({ module: 'name' })`. */
 export function createLogger(opts: LogOptions = {}): Logger {
-  const level = opts.level ?? process.env.NEKO_LOG_LEVEL ?? 'info';
+  const requested = opts.level ?? 'info';
+  const level = LEVEL_ALIASES[requested] ?? requested;
   return opts.destination
     ? pino({ level, base: undefined }, opts.destination as pino.DestinationStream)
     : pino({ level, base: undefined });

@@ -37,7 +37,12 @@ export class ConfigError extends Error {
 
 const BY_KEY = new Map<string, AnyOption>(OPTIONS.map((o) => [o.key, o]));
 /** Every proper prefix of a key, so a file walk knows which maps are sections. */
-const SECTIONS = new Set(OPTIONS.flatMap((o) => o.key.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+const SECTIONS = new Set(
+  OPTIONS.flatMap((o) => {
+    const parts = o.key.split('.');
+    return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('.'));
+  }),
+);
 const SEARCH_DIRS = ['/etc/neko'];
 const FILE_NAMES = ['neko.yaml', 'neko.yml', 'neko.json', 'neko.toml'];
 
@@ -165,7 +170,11 @@ function discoverFile(cwd: string): string | null {
 
 function readFile(file: string): Map<string, RawValue> {
   if (file.toLowerCase().endsWith('.toml')) {
-    throw new ConfigError(`config file ${file}: TOML is not supported; write the same keys as YAML (neko.yaml) or JSON`, undefined, 'file');
+    throw new ConfigError(
+      `config file ${file}: TOML is not supported; write the same keys as YAML (neko.yaml) or JSON`,
+      undefined,
+      'file',
+    );
   }
   let content: unknown;
   try {

@@ -221,10 +221,11 @@ type Head<K extends string> = K extends `${infer H}.${string}` ? H : K;
 type Shift<O, H extends string> =
   O extends OptionDef<infer K, infer T, true> ? (K extends `${H}.${infer R}` ? OptionDef<R, T, true> : never) : never;
 type ValueOf<O> = O extends OptionDef<string, infer T, true> ? T : never;
+// `& {}` makes editors and compiler errors show the expanded fields instead of `Tree<...>`.
 type Tree<O extends OptionDef<string, unknown, true>> = {
   [H in Head<O['key']>]: [Extract<O, { key: H }>] extends [never]
     ? Tree<Shift<O, H>>
     : ValueOf<Extract<O, { key: H }>>;
-};
+} & {};
 
 export type ConfigTree = Tree<Extract<AnyOption, { stored: true }>>;

@@ -38,6 +38,8 @@ export interface SessionSocket {
 
 /** What the session layer needs from a WebRTC peer. */
 export interface SessionPeer {
+  /** Sends a binary data-channel message (dropped while the channel is not open). */
+  send(bytes: Uint8Array): void;
   close(): void;
 }
 

@@ -1,0 +1,203 @@
+import { EventEmitter } from 'node:events';
+import x11 from 'x11';
+import type { Logger } from '../log.js';
+import { InputController, type Input } from './input.js';
+import { PulseAudio } from './pulseaudio.js';
+import { SessionApps } from './session-apps.js';
+import type { X11Client } from './x11-client.js';
+import { X11Link } from './x11-link.js';
+import { XServer, xrandrSetSize, type XServerKind } from './xserver.js';
+
+export interface ScreenSize {
+  width: number;
+  height: number;
+  rate: number;
+}
+
+export interface DesktopOptions {
+  /**
+   * Attach to this X display and start nothing (no X server, apps or PulseAudio). The caller
+   * resolves the contract's `desktop.display` → `$DISPLAY` fallback.
+   */
+  display?: string;
+  screen: ScreenSize;
+  /** X server to start when no display is given; Xorg (dummy driver) can be resized. */
+  server: XServerKind;
+  /** Window manager command line, '' for none. */
+  windowManager?: string;
+  /** Application command line, '' for none. */
+  app?: string;
+  /** Start PulseAudio (only with our own X server). */
+  audio: boolean;
+  logger: Logger;
+  /** Contract: 10 s. Tests shorten it. */
+  inputHoldTimeoutMs?: number;
+  /** Lowest display number to use for our X server (default 99). */
+  firstDisplay?: number;
+  /** Xorg configuration file (default: the repository's xorg/xorg.conf). */
+  xorgConfig?: string;
+}
+
+export interface DesktopEvents {
+  /** Some component changed state; carries the new health() snapshot. */
+  health: [Record<string, string>];
+  /** The screen size changed (ours or someone's xrandr). */
+  screen: [ScreenSize];
+}
+
+interface Parts {
+  xserver: XServer | null;
+  link: X11Link;
+  input: InputController;
+  pulse: PulseAudio | null;
+  apps: SessionApps | null;
+}
+
+/**
+ * The desktop the server streams: an X display (ours, supervised, or an existing one), the
+ * input injected into it, and — with our own display — PulseAudio, a window manager and an
+ * application. Survives X server restarts: input and screen tracking reconnect by themselves.
+ */
+export class Desktop extends EventEmitter<DesktopEvents> {
+  readonly pulseServer: string | null;
+  readonly input: Input;
+  private size: ScreenSize;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly display: string,
+    private readonly parts: Parts,
+    size: ScreenSize,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.input = parts.input;
+    this.pulseServer = parts.pulse?.server ?? null;
+    this.size = size;
+    const changed = () => this.emit('health', this.health());
+    for (const part of [parts.xserver, parts.pulse, parts.apps]) {
+      part?.on('started', changed).on('exited', changed).on('failed', changed);
+    }
+    parts.link.on('disconnected', changed);
+    parts.link.on('connected', (client) => {
+      changed();
+      this.watchScreen(client).catch((err: unknown) => logger.warn({ err }, 'screen size unknown after reconnect'));
+      parts.input.attach(client).catch((err: unknown) => logger.warn({ err }, 'input not re-attached'));
+    });
+    // The link would find the restarted server on its own; this just skips the backoff wait.
+    parts.xserver?.on('started', () => parts.link.reconnectNow());
+  }
+
+  static async start(opts: DesktopOptions): Promise<Desktop> {
+    const logger = opts.logger.child({ module: 'desktop' });
+    const parts: Partial<Parts> = {};
+    try {
+      const own = !opts.display;
+      parts.xserver = own
+        ? await XServer.start({
+            kind: opts.server,
+            width: opts.screen.width,
+            height: opts.screen.height,
+            logger,
+            firstDisplay: opts.firstDisplay,
+            xorgConfig: opts.xorgConfig,
+          })
+        : null;
+      const display = parts.xserver?.display ?? opts.display!;
+      parts.link = new X11Link({ display, logger });
+      await parts.link.open();
+      parts.input = new InputController({ logger, holdTimeoutMs: opts.inputHoldTimeoutMs });
+      const client = parts.link.client!;
+      await parts.input.attach(client);
+      parts.pulse = own && opts.audio ? await PulseAudio.start({ logger }) : null;
+      parts.apps = own
+        ? await SessionApps.start({
+            display,
+            windowManager: opts.windowManager,
+            app: opts.app,
+            pulseServer: parts.pulse?.server,
+            logger,
+          })
+        : null;
+      const desktop = new Desktop(display, parts as Parts, { ...opts.screen }, logger);
+      await desktop.watchScreen(client);
+      logger.info({ display, screen: desktop.size, pulseServer: desktop.pulseServer }, 'desktop ready');
+      return desktop;
+    } catch (err) {
+      await closeParts(parts);
+      throw err;
+    }
+  }
+
+  screenSize(): ScreenSize {
+    return { ...this.size };
+  }
+
+  /**
+   * Switches the screen size (xrandr; Xorg with the dummy driver or an external server that
+   * supports it). Xvfb cannot: it only accepts its current size (the rate may change, since
+   * for us it is just the capture frame rate). Resolves with the size now in effect.
+   */
+  async setScreenSize(size: ScreenSize): Promise<ScreenSize> {
+    const { xserver, link } = this.parts;
+    const sameSize = size.width === this.size.width && size.height === this.size.height;
+    if (!sameSize) {
+      if (xserver) await xserver.resize(size.width, size.height);
+      else await xrandrSetSize(this.display, size.width, size.height);
+    }
+    const actual = await link.client?.screenSize();
+    this.update({ ...(actual ?? size), rate: size.rate });
+    return this.screenSize();
+  }
+
+  /** Component → state, for /health ('running', 'restarting', 'failed', 'external', 'disabled', …). */
+  health(): Record<string, string> {
+    const { xserver, link, pulse, apps } = this.parts;
+    const appStates: Record<string, string> = apps?.health() ?? {};
+    return {
+      'desktop.xserver': xserver?.state ?? 'external',
+      'desktop.x11': { connecting: 'starting', connected: 'running', reconnecting: 'restarting', closed: 'stopped' }[
+        link.state
+      ],
+      'desktop.pulseaudio': pulse?.state ?? 'disabled',
+      'desktop.window_manager': appStates.window_manager ?? 'disabled',
+      'desktop.app': appStates.app ?? 'disabled',
+    };
+  }
+
+  /** Stops everything this desktop started (nothing of an attached display); idempotent. */
+  close(): Promise<void> {
+    this.closing ??= closeParts(this.parts).then(() => this.logger.info('desktop closed'));
+    return this.closing;
+  }
+
+  /** Follows the root window's size: xrandr by anyone shows up as a ConfigureNotify. */
+  private async watchScreen(client: X11Client): Promise<void> {
+    client.selectInput(client.root, x11.eventMask.StructureNotify);
+    client.on('event', (ev) => {
+      if (ev.name === 'ConfigureNotify' && ev.wid === client.root && ev.width && ev.height) {
+        this.update({ width: ev.width, height: ev.height, rate: this.size.rate });
+      }
+    });
+    const { width, height } = await client.screenSize();
+    this.update({ width, height, rate: this.size.rate });
+  }
+
+  private update(size: ScreenSize): void {
+    const old = this.size;
+    this.size = size;
+    if (old.width !== size.width || old.height !== size.height || old.rate !== size.rate) {
+      this.logger.info({ screen: size }, 'screen size changed');
+      this.emit('screen', this.screenSize());
+    }
+  }
+}
+
+/** Reverse start order: input lets go of keys while X is still there; X goes last. */
+async function closeParts(parts: Partial<Parts>): Promise<void> {
+  await parts.input?.close();
+  await parts.apps?.close();
+  await parts.link?.close();
+  await parts.pulse?.close();
+  await parts.xserver?.close();
+}
