@@ -5,7 +5,10 @@ import type { X11Client } from './x11-client.js';
 
 export interface Input {
   move(x: number, y: number): void;
-  /** +dy = wheel up (X button 4), -dy = down (5), +dx = right (6), -dx = left (7); one click per unit; controlKey holds Control_L during the scroll. */
+  /**
+   * +dy = wheel up (X button 4), -dy = down (5), +dx = right (6), -dx = left (7); one click
+   * per unit; controlKey holds Control_L during the scroll.
+   */
   scroll(deltaX: number, deltaY: number, controlKey: boolean): void;
   buttonDown(button: number): void;
   buttonUp(button: number): void;
@@ -193,16 +196,20 @@ export class InputController implements Input {
 
   private onEvent(client: X11Client, ev: x11.XEvent): void {
     if (ev.name !== 'MappingNotify' || ev.request !== MAPPING_KEYBOARD || client !== this.x) return;
-    // Our own remaps are already in the keymap; anything else means the layout changed.
+    // Our own remaps are already in the keymap; anything else means the layout changed
+    // (also when XKB copies the XTEST device's keymap to the core keyboard).
     if (ev.count === 1 && this.ownRemaps[0] === ev.firstKeyCode) {
       this.ownRemaps.shift();
       return;
     }
     this.ownRemaps = [];
+    const keymap = this.keymap;
+    if (!keymap) return;
+    const requestedAt = keymap.currentVersion;
     client
       .keyboardMapping()
       .then((mapping) => {
-        if (this.x === client) this.keymap?.update(mapping);
+        if (this.keymap === keymap) keymap.update(mapping, requestedAt);
       })
       .catch((err: unknown) => this.logger.debug({ err }, 'keyboard mapping refresh failed'));
   }

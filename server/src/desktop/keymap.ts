@@ -36,8 +36,10 @@ export class Keymap {
   private readonly minKeycode: number;
   private readonly perKeycode: number;
   private rows: number[][];
-  /** keysym → spare keycode we bound it to, least recently used first. */
-  private readonly bound = new Map<number, number>();
+  /** keysym → spare keycode we bound it to (and when), least recently used first. */
+  private readonly bound = new Map<number, { keycode: number; version: number }>();
+  /** Counts bindings, so a fetched mapping can tell which of them it predates. */
+  private version = 0;
 
   constructor(mapping: KeyboardMapping) {
     this.minKeycode = mapping.minKeycode;
@@ -45,11 +47,24 @@ export class Keymap {
     this.rows = mapping.rows.map((r) => [...r]);
   }
 
-  /** Adopts a freshly fetched mapping (after someone else changed the layout). */
-  update(mapping: KeyboardMapping): void {
+  /** Pass to update() with a mapping requested now. */
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /**
+   * Adopts a freshly fetched mapping (after the layout changed). `requestedAt` is
+   * currentVersion when it was requested: bindings made since are not in it yet and are kept;
+   * older ones survive only if the server still has them.
+   */
+  update(mapping: KeyboardMapping, requestedAt: number): void {
     this.rows = mapping.rows.map((r) => [...r]);
-    for (const [keysym, keycode] of this.bound) {
-      if (!this.row(keycode).every((s) => s === keysym)) this.bound.delete(keysym);
+    for (const [keysym, { keycode, version }] of this.bound) {
+      if (version > requestedAt) this.setRow(keycode, new Array<number>(this.perKeycode).fill(keysym));
+      // XKB reports a core remap back on its first two levels of each group only.
+      else if (this.row(keycode)[0] !== keysym || this.row(keycode).some((s) => s !== keysym && s !== NO_SYMBOL)) {
+        this.bound.delete(keysym);
+      }
     }
   }
 
@@ -73,7 +88,7 @@ export class Keymap {
 
   /** Mapping changes that undo every binding we made (to leave the layout as we found it). */
   restore(): Array<{ keycode: number; keysyms: number[] }> {
-    const changes = [...this.bound.values()].map((keycode) => ({
+    const changes = [...this.bound.values()].map(({ keycode }) => ({
       keycode,
       keysyms: new Array<number>(this.perKeycode).fill(NO_SYMBOL),
     }));
@@ -83,30 +98,30 @@ export class Keymap {
   }
 
   private bind(keysym: number, busy: (keycode: number) => boolean): KeyChoice | null {
-    const taken = new Set(this.bound.values());
+    const taken = new Set([...this.bound.values()].map((b) => b.keycode));
     let keycode = this.find((row, kc) => !taken.has(kc) && !busy(kc) && row.every((s) => s === NO_SYMBOL));
     if (keycode === null) {
       // Reuse the least recently used binding that is not held down.
-      for (const [oldSym, kc] of this.bound) {
-        if (busy(kc)) continue;
+      for (const [oldSym, old] of this.bound) {
+        if (busy(old.keycode)) continue;
         this.bound.delete(oldSym);
-        keycode = kc;
+        keycode = old.keycode;
         break;
       }
     }
     if (keycode === null) return null;
     const keysyms = new Array<number>(this.perKeycode).fill(keysym);
     this.setRow(keycode, keysyms);
-    this.bound.set(keysym, keycode);
+    this.bound.set(keysym, { keycode, version: ++this.version });
     return { keycode, remap: keysyms };
   }
 
   /** Marks a bound keysym as recently used. */
   private touch(keysym: number): void {
-    const keycode = this.bound.get(keysym);
-    if (keycode === undefined) return;
+    const entry = this.bound.get(keysym);
+    if (entry === undefined) return;
     this.bound.delete(keysym);
-    this.bound.set(keysym, keycode);
+    this.bound.set(keysym, entry);
   }
 
   /** Core protocol rule: an empty second level repeats the first. */

@@ -56,7 +56,12 @@ export class PulseAudio {
         '',
       ].join('\n'),
     );
-    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: dir, HOME: join(dir, 'home'), PULSE_SERVER: server };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      XDG_RUNTIME_DIR: dir,
+      HOME: join(dir, 'home'),
+      PULSE_SERVER: server,
+    };
     delete env.DISPLAY; // no X11 bell/publish modules; they are not loaded anyway with -n
     const timeoutMs = opts.startTimeoutMs ?? 10_000;
     const proc = new SupervisedProcess({

@@ -36,6 +36,8 @@ export interface ConnectOptions {
 export class X11Client extends EventEmitter<X11ClientEvents> {
   private _connected = true;
   private closing: Promise<void> | null = null;
+  /** Rejecters of requests awaiting a reply, which never comes once the socket is gone. */
+  private readonly pending = new Set<(err: Error) => void>();
 
   private constructor(
     readonly display: string,
@@ -172,6 +174,9 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     if (!this._connected) return;
     this._connected = false;
     this.logger?.debug({ display: this.display }, 'X connection closed');
+    const gone = new Error(`X display ${this.display}: connection closed`);
+    for (const reject of this.pending) reject(gone);
+    this.pending.clear();
     this.emit('close');
   }
 
@@ -182,16 +187,19 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
   private request<T>(send: (cb: x11.Callback<T>) => void): Promise<T> {
     this.assertConnected();
     return new Promise<T>((resolve, reject) => {
-      // Replies never come once the socket is gone.
-      const onClose = () => reject(new Error(`X display ${this.display}: connection closed`));
-      this.once('close', onClose);
-      send((err, result) => {
-        this.off('close', onClose);
+      this.pending.add(reject);
+      const settle = (err: Error | null | undefined, result?: T) => {
+        this.pending.delete(reject);
         if (err) reject(err);
-        else resolve(result);
+        else resolve(result as T);
         // Tells the package the error (if any) was handled here.
         return true;
-      });
+      };
+      try {
+        send(settle);
+      } catch (err) {
+        settle(err as Error); // e.g. the package refuses requests once closing
+      }
     });
   }
 }

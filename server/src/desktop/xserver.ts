@@ -99,11 +99,6 @@ export class XServer {
     return this;
   }
 
-  /** Simulates a crash (tests). */
-  kill(): void {
-    this.proc.kill('SIGKILL');
-  }
-
   /** Switches the screen size with xrandr; only Xorg (dummy driver) can. */
   async resize(width: number, height: number): Promise<void> {
     if (this.kind !== 'xorg') throw new Error(`${this.kind} cannot change its screen size`);
@@ -127,7 +122,10 @@ export class XServer {
 /** `xrandr -s WxH`; rejects with xrandr's message when the size is not a known mode. */
 export async function xrandrSetSize(display: string, width: number, height: number): Promise<void> {
   try {
-    await execFileP('xrandr', ['-s', `${width}x${height}`], { env: { ...process.env, DISPLAY: display }, timeout: 10_000 });
+    await execFileP('xrandr', ['-s', `${width}x${height}`], {
+      env: { ...process.env, DISPLAY: display },
+      timeout: 10_000,
+    });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
     throw new Error(`xrandr -s ${width}x${height} on ${display} failed${stderr ? `: ${stderr}` : ''}`);
@@ -142,7 +140,18 @@ function command(opts: XServerOptions, n: number, workDir: string): { command: s
     return {
       command: 'Xvfb',
       // -s 0: no screen saver, which would otherwise blank the stream after 10 minutes.
-      args: [...common, '-screen', '0', `${opts.width}x${opts.height}x24`, '-s', '0', '+extension', 'XTEST', '+extension', 'RANDR'],
+      args: [
+        ...common,
+        '-screen',
+        '0',
+        `${opts.width}x${opts.height}x24`,
+        '-s',
+        '0',
+        '+extension',
+        'XTEST',
+        '+extension',
+        'RANDR',
+      ],
     };
   }
   return {

@@ -37,6 +37,22 @@ export interface SupervisedEvents {
 }
 
 /**
+ * Process groups still running. Detached children outlive a Node process that exits without
+ * close() (an uncaught exception, process.exit()), and nothing here reaps orphans, so the
+ * groups are killed from an 'exit' hook (synchronous kills are all it can do).
+ */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
  * Runs one child process in its own process group, notices its exit, logs its stderr tail
  * and restarts it with backoff. Killing the group (not just the pid) matters: helpers like
  * gst-launch or Xvfb may fork, and this machine's PID 1 does not reap orphans.
@@ -100,6 +116,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
       stdio: ['ignore', this.opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
     });
     this.child = child;
+    if (child.pid !== undefined) liveGroups.add(child.pid);
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrBuf = (this.stderrBuf + chunk.toString('utf8')).slice(-tail);
     });
@@ -135,6 +152,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     // The group may still hold forked helpers.
     this.killGroup(child, 'SIGKILL');
+    if (child.pid !== undefined) liveGroups.delete(child.pid);
     if (this.child === child) this.child = null;
     const waiters = this.exitWaiters;
     this.exitWaiters = [];
@@ -147,34 +165,41 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     if (this.closed || !wasLive) return;
     const { logger, name } = this.opts;
     logger.warn({ process: name, code, signal, stderr: this.stderrBuf }, 'process exited');
+    // Decide first, so 'exited' listeners already see the state that follows.
+    const giveUp = this.opts.restart === false ? `exited with ${signal ?? code}` : this.restartsExhausted();
+    this._state = giveUp ? 'failed' : 'restarting';
     this.emit('exited', code, signal, this.stderrBuf);
-    if (this.opts.restart === false) {
-      this._state = 'failed';
-      this.emit('failed', `exited with ${signal ?? code}`);
-      return;
-    }
-    this.scheduleRestart();
+    if (giveUp) this.fail(giveUp);
+    else this.scheduleRestart();
   }
 
-  private scheduleRestart(): void {
-    const { logger, name } = this.opts;
+  /** Why restarting is pointless now (too many recent restarts), or null. */
+  private restartsExhausted(): string | null {
     const now = Date.now();
     const windowMs = this.opts.restartWindowMs ?? 30_000;
     this.restarts = this.restarts.filter((t) => now - t < windowMs);
-    if (this.restarts.length >= (this.opts.maxRestarts ?? 5)) {
-      this._state = 'failed';
-      logger.error({ process: name }, 'process keeps dying; giving up');
-      this.emit('failed', `restarted ${this.restarts.length} times in ${windowMs} ms`);
-      return;
-    }
+    if (this.restarts.length < (this.opts.maxRestarts ?? 5)) return null;
+    return `restarted ${this.restarts.length} times in ${windowMs} ms`;
+  }
+
+  private fail(reason: string): void {
+    this._state = 'failed';
+    this.opts.logger.error({ process: this.opts.name, reason }, 'process failed; giving up');
+    this.emit('failed', reason);
+  }
+
+  private scheduleRestart(): void {
     const delay = Math.min((this.opts.restartDelayMs ?? 250) * 2 ** this.restarts.length, 5000);
-    this.restarts.push(now);
+    this.restarts.push(Date.now());
     this._state = 'restarting';
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.closed) return;
       this.spawnOnce().catch(() => {
-        if (!this.closed) this.scheduleRestart();
+        if (this.closed) return;
+        const giveUp = this.restartsExhausted();
+        if (giveUp) this.fail(giveUp);
+        else this.scheduleRestart();
       });
     }, delay);
   }

@@ -128,7 +128,7 @@ export class WebRTCManager {
   }
 
   /** Closes every peer; idempotent. */
-  close(): void {
-    for (const session of this.opts.sessions.list()) this.peerOf(session)?.close();
+  async close(): Promise<void> {
+    await Promise.all(this.opts.sessions.list().map((session) => this.peerOf(session)?.close()));
   }
 }

@@ -92,6 +92,7 @@ export class Peer {
   private audioEnabled = true;
   private connected = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: PeerOptions) {
     this.video = opts.video;
@@ -100,6 +101,9 @@ export class Peer {
       iceAdditionalHostAddresses: opts.additionalHostAddresses,
       icePortRange: opts.portRange,
       iceUseIpv6: false,
+      // One transport for all m-lines: werift leaks the sockets of the transports that
+      // bundling makes redundant, and one 5-tuple per viewer is all we need anyway.
+      bundlePolicy: 'max-bundle',
       codecs: {
         video: [codecParameters(opts.video.codec)],
         audio: opts.audio ? [codecParameters(opts.audio.codec)] : [],
@@ -237,15 +241,16 @@ export class Peer {
       .join('\r\n');
   }
 
-  /** Idempotent; tells the owner through `onClosed` exactly once. */
-  close(): void {
-    if (this.closed) return;
+  /** Idempotent; tells the owner through `onClosed` exactly once; resolves once sockets are released. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
     this.releaseWarmHold();
     this.unsubscribeVideo?.();
     this.unsubscribeAudio?.();
     this.unsubscribeVideo = this.unsubscribeAudio = null;
-    this.pc.close().catch((err: unknown) => this.opts.logger.warn({ err }, 'peer close failed'));
+    this.closing = this.pc.close().catch((err: unknown) => this.opts.logger.warn({ err }, 'peer close failed'));
     this.opts.onClosed();
+    return this.closing;
   }
 }

@@ -111,6 +111,17 @@ export async function pgrep(pattern: string): Promise<number[]> {
   }
 }
 
+/** Pids of processes matching `pattern` (pgrep -f) that run with DISPLAY=`display`. */
+export async function pgrepOnDisplay(pattern: string, display: string): Promise<number[]> {
+  return (await pgrep(pattern)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`DISPLAY=${display}`);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 /** Pid of the X server holding `display` (from its lock file). */
 export function lockPid(display: string): number {
   return Number.parseInt(readFileSync(`/tmp/.X${display.replace(/^:/, '')}-lock`, 'latin1').trim(), 10);
