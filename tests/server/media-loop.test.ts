@@ -4,6 +4,7 @@ import { encodeClientMessage, decodeServerMessage } from '../../server/src/webrt
 import type { App } from '../../server/src/main.js';
 import { exec, paintRoot, startApp } from '../helpers/app.js';
 import { near, pixel, SocketClient, Viewer, login } from '../helpers/viewer.js';
+import { TestWindow } from '../helpers/x11.js';
 
 const RED = { r: 255, g: 0, b: 0 };
 const BLUE = { r: 0, g: 0, b: 255 };
@@ -56,9 +57,20 @@ describe('media loop: X desktop → encoder → WebRTC → viewer, and input bac
       const p = await pointerOf(app.desktop.display);
       return p.x === 321 && p.y === 234;
     });
-    viewer.send(encodeClientMessage({ type: 'buttonDown', button: 1 }));
-    await until(async () => (await app.desktop.input.pointer()).x === 321);
-    viewer.send(encodeClientMessage({ type: 'buttonUp', button: 1 }));
+    const desk = await TestWindow.open(app.desktop.display);
+    try {
+      viewer.send(encodeClientMessage({ type: 'buttonDown', button: 1 }));
+      viewer.send(encodeClientMessage({ type: 'buttonUp', button: 1 }));
+      viewer.send(encodeClientMessage({ type: 'keyDown', keysym: 0x7a }));
+      viewer.send(encodeClientMessage({ type: 'keyUp', keysym: 0x7a }));
+      await until(() => desk.of('ButtonRelease').length > 0 && desk.of('KeyRelease').length > 0);
+      const [press] = desk.of('ButtonPress');
+      assert.deepEqual({ button: press?.detail, x: press?.x, y: press?.y }, { button: 1, x: 321, y: 234 });
+      const [key] = desk.of('KeyPress');
+      assert.equal((await desk.keysymsOf(key!.detail))[0], 0x7a, 'typed keysym z reached X');
+    } finally {
+      await desk.close();
+    }
   });
 
   test('ping is answered with a pong echoing the client timestamps', async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Desktop } from '../../../server/src/desktop/desktop.js';
 import { silentLogger } from '../../../server/src/log.js';
-import { ControlMask, ShiftMask, TestWindow, onDisplay, waitFor } from './x-helpers.js';
+import { ControlMask, ShiftMask, TestWindow, onDisplay, waitFor } from '../../helpers/x11.js';
 
 const XK = { a: 0x61, b: 0x62, c: 0x63, A: 0x41, Tab: 0xff09, Shift_L: 0xffe1, Control_L: 0xffe3, EuroSign: 0x20ac };
 /** U+0416 CYRILLIC CAPITAL LETTER ZHE as a Unicode keysym: on no US keycode. */

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Desktop } from '../../../server/src/desktop/desktop.js';
 import { PulseAudio } from '../../../server/src/desktop/pulseaudio.js';
 import { silentLogger } from '../../../server/src/log.js';
-import { execFileP, pgrep, waitFor } from './x-helpers.js';
+import { execFileP, pgrep, waitFor } from '../../helpers/x11.js';
 
 const logger = silentLogger();
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Desktop, type ScreenSize } from '../../../server/src/desktop/desktop.js';
 import { silentLogger } from '../../../server/src/log.js';
-import { lockPid, onDisplay, pgrep, waitFor } from './x-helpers.js';
+import { lockPid, onDisplay, pgrep, waitFor } from '../../helpers/x11.js';
 
 const logger = silentLogger();
 

@@ -5,7 +5,7 @@ import { Desktop } from '../../../server/src/desktop/desktop.js';
 import { X11Client } from '../../../server/src/desktop/x11-client.js';
 import { XServer } from '../../../server/src/desktop/xserver.js';
 import { silentLogger } from '../../../server/src/log.js';
-import { lockPid, onDisplay, pgrep, pgrepOnDisplay, waitFor } from './x-helpers.js';
+import { lockPid, onDisplay, pgrep, pgrepOnDisplay, waitFor } from '../../helpers/x11.js';
 
 const logger = silentLogger();
 const screen = { width: 1024, height: 768, rate: 30 };

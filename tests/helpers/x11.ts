@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import x11 from 'x11';
-import { X11Client } from '../../../server/src/desktop/x11-client.js';
+import { X11Client } from '../../server/src/desktop/x11-client.js';
 
 export const execFileP = promisify(execFile);
 
