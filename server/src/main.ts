@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Router } from '@koa/router';
 import { mountHealthRoutes } from './api/health-routes.js';
-import { mountSessionRoutes } from './api/session-routes.js';
+import { mountAuthRoutes } from './api/auth-routes.js';
 import { Capture } from './capture/capture.js';
 import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
@@ -152,7 +152,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
 
     const router = new Router();
     mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
-    mountSessionRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body });
+    mountAuthRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body });
 
     const http = new HttpServer({
       bind: config.server.bind,

@@ -8,7 +8,7 @@ import { requireSession, sessionOf } from './auth.js';
 import { expiredCookie, sessionCookie, type SessionCookieOptions } from './cookie.js';
 import { readJson, sendJson } from './http-util.js';
 
-export interface SessionRoutesOptions {
+export interface AuthRoutesOptions {
   sessions: SessionManager;
   members: MemberProvider;
   cookie: SessionCookieOptions;
@@ -24,7 +24,7 @@ function credentials(body: unknown): { username: string; password: string } {
 }
 
 /** Login, logout, whoami and profile (contract §1.3). */
-export function mountSessionRoutes(router: Router, opts: SessionRoutesOptions): void {
+export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
   const { sessions, members, cookie } = opts;
   const auth = requireSession(sessions, cookie);
 
