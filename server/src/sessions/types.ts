@@ -40,6 +40,8 @@ export interface SessionSocket {
 export interface SessionPeer {
   /** Sends a binary data-channel message (dropped while the channel is not open). */
   send(bytes: Uint8Array): void;
+  /** Stops or resumes media forwarding without closing the connection (private mode). */
+  setPaused(paused: boolean): void;
   close(): void;
 }
 

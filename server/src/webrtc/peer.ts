@@ -90,6 +90,7 @@ export class Peer {
   /** Keeps the encoder warm between offer and connection so the first frame comes sooner. */
   private warmHold: (() => void) | null;
   private audioEnabled = true;
+  private paused = false;
   private connected = false;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -178,8 +179,19 @@ export class Peer {
     if (this.connected) this.forwardAudio();
   }
 
+  /** Stops (or resumes) forwarding all media while keeping the connection (private mode). */
+  setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    if (!this.connected) return;
+    this.forwardVideo();
+    this.forwardAudio();
+  }
+
   private forwardVideo(): void {
     this.unsubscribeVideo?.();
+    this.unsubscribeVideo = null;
+    if (this.paused) return;
     // Seq/timestamp jump at a source change; werift re-bases them for continuity.
     const rebase = () => this.videoSender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
     rebase();
@@ -191,7 +203,7 @@ export class Peer {
     this.unsubscribeAudio = null;
     const audio = this.opts.audio;
     const sender = this.audioSender;
-    if (!audio || !sender || !this.audioEnabled) return;
+    if (!audio || !sender || !this.audioEnabled || this.paused) return;
     const rebase = () => sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
     this.unsubscribeAudio = audio.subscribe((packet) => this.audioTrack.writeRtp(packet), rebase);
   }
