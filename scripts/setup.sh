@@ -10,6 +10,7 @@ APT_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x
   pulseaudio chromium iproute2 util-linux fonts-dejavu-core
+  nginx libnginx-mod-rtmp
 )
 
 missing=()

@@ -1,4 +1,4 @@
-import type { ApiError, SessionData } from './protocol.js';
+import type { ApiError, SessionData, Settings } from './protocol.js';
 
 // URLs are resolved against the page so the viewer keeps working under a path prefix.
 const apiUrl = (path: string): string => new URL(`api/${path}`, document.baseURI).toString();
@@ -43,6 +43,16 @@ export function login(username: string, password: string): Promise<LoginResult> 
 
 export async function logout(token: string | undefined): Promise<void> {
   await post<unknown>('logout', undefined, token);
+}
+
+/** Hands control to another session; the server requires us to be host or admin. */
+export async function giveControl(token: string | undefined, sessionId: string): Promise<void> {
+  await post<unknown>(`room/control/give/${encodeURIComponent(sessionId)}`, undefined, token);
+}
+
+/** Admin only; the server merges the change and broadcasts the result as `system/settings`. */
+export async function updateSettings(token: string | undefined, change: Partial<Settings>): Promise<void> {
+  await post<unknown>('room/settings', change, token);
 }
 
 /** `ws(s)://…/api/ws`, with the token as a query parameter unless a cookie carries it. */

@@ -1,9 +1,16 @@
-import { ApiRequestError, login, logout, socketUrl } from './api.js';
+import { ApiRequestError, giveControl, login, logout, socketUrl, updateSettings } from './api.js';
 import { DataLink } from './channel.js';
 import { RemoteCursor } from './cursor.js';
+import { HandoverView } from './handover-view.js';
 import { Input, sendOverSocket } from './input.js';
-import type { ControlHost, MemberProfile, ScreenSize } from './protocol.js';
+import { SidePanel } from './panel.js';
+import type { ScreenSize } from './protocol.js';
+import {
+  controlBlocked, initialRoom, isHost as isHostOf, memberName, reduceRoom, roster, ROOM_EVENTS, self, type RoomAction,
+  type RoomState,
+} from './room.js';
 import { Socket, type SocketState } from './socket.js';
+import { Store } from './store.js';
 import { dom, notify, renderStatus, showApp, showLogin } from './ui.js';
 import { Viewer, type PeerState } from './webrtc.js';
 
@@ -11,30 +18,29 @@ import { Viewer, type PeerState } from './webrtc.js';
 const TOKEN_KEY = 'neko.token';
 
 const state = {
-  sessionId: null as string | null,
-  hostId: null as string | null,
   socket: 'closed' as SocketState,
   peer: 'none' as PeerState,
   dataChannelOpen: false,
   lastRttMs: null as number | null,
   screen: { width: 0, height: 0, rate: 0 } as ScreenSize,
-  profiles: new Map<string, MemberProfile>(),
 };
+const room = new Store<RoomState, RoomAction>(reduceRoom, initialRoom());
 let token: string | undefined;
 let link: DataLink | undefined;
 
-const isHost = (): boolean => state.sessionId !== null && state.hostId === state.sessionId;
+const isHost = (): boolean => isHostOf(room.get());
 
 function render(): void {
-  const me = state.sessionId ? state.profiles.get(state.sessionId) : undefined;
+  const r = room.get();
   renderStatus({
     socket: state.socket,
     peer: state.peer,
     dataChannelOpen: state.dataChannelOpen,
     rttMs: state.lastRttMs,
-    isHost: isHost(),
-    hostName: state.hostId ? (state.profiles.get(state.hostId)?.name ?? state.hostId) : null,
-    canHost: me?.can_host ?? true,
+    isHost: isHostOf(r),
+    requested: r.requested,
+    hostName: r.hostId ? memberName(r, r.hostId) : null,
+    controlBlocked: controlBlocked(r),
     muted: dom.video.muted,
   });
 }
@@ -89,38 +95,49 @@ const input = new Input(dom.stage, dom.video, {
   },
 });
 
-function setHost(control: ControlHost): void {
-  const wasHost = isHost();
-  state.hostId = control.has_host && control.host_id ? control.host_id : null;
-  if (wasHost && !isHost()) input.reset();
-  cursor.setHost(isHost());
+/** Runs a REST call from a button; a failure becomes a notice instead of a rejection. */
+async function reported(what: string, call: Promise<void>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    notify(`${what}: ${err instanceof ApiRequestError ? err.message : 'server unreachable'}`);
+  }
+}
+
+const panel = new SidePanel(dom.panel, dom.panelToggle, {
+  sendChat: (text) => socket.send('chat/message', { text }),
+  updateSettings: (change) => reported('Settings not changed', updateSettings(token, change)),
+});
+
+const handover = new HandoverView(dom.handover, {
+  give: (id) => reported('Could not give control', giveControl(token, id)),
+  release: () => socket.send('control/release'),
+  dismiss: (id) => room.dispatch({ type: 'dismiss', id }),
+});
+
+room.subscribe((next, prev) => {
+  if (isHostOf(prev) !== isHostOf(next)) {
+    if (!isHostOf(next)) input.reset();
+    cursor.setHost(isHostOf(next));
+  }
+  panel.render(next);
+  handover.render(next);
   render();
+});
+panel.render(room.get());
+handover.render(room.get());
+
+for (const event of ROOM_EVENTS) {
+  socket.on(event, (payload) => room.dispatch({ type: event, payload } as RoomAction));
 }
 
 socket.on('system/init', (init) => {
-  state.sessionId = init.session_id;
-  state.profiles = new Map(Object.entries(init.sessions).map(([id, s]) => [id, s.profile]));
   state.screen = init.screen_size;
   socket.setHeartbeatInterval(init.settings.heartbeat_interval);
-  setHost(init.control_host);
   viewer.request();
 });
 socket.on('system/settings', (settings) => socket.setHeartbeatInterval(settings.heartbeat_interval));
 socket.on('system/disconnect', ({ message }) => endSession(message));
-socket.on('session/created', (s) => {
-  state.profiles.set(s.id, s.profile);
-  render();
-});
-socket.on('session/deleted', ({ id }) => {
-  state.profiles.delete(id);
-  render();
-});
-socket.on('session/profile', ({ id, ...profile }) => {
-  state.profiles.set(id, profile);
-  render();
-});
-socket.on('control/host', setHost);
-socket.on('control/request', ({ id }) => notify(`${state.profiles.get(id)?.name ?? id} asks for control`));
 socket.on('screen/updated', ({ width, height, rate }) => {
   state.screen = { width, height, rate };
   cursor.layout();
@@ -144,10 +161,9 @@ function endSession(message = ''): void {
   dom.video.srcObject = null;
   token = undefined;
   sessionStorage.removeItem(TOKEN_KEY);
-  state.sessionId = null;
-  state.hostId = null;
   state.lastRttMs = null;
-  state.profiles.clear();
+  room.dispatch({ type: 'reset' });
+  panel.setOpen(false);
   showLogin(message);
   render();
 }
@@ -173,8 +189,11 @@ dom.loginForm.addEventListener('submit', (ev) => {
 });
 
 dom.control.addEventListener('click', () => {
-  if (isHost()) socket.send('control/release');
-  else socket.send('control/request');
+  if (isHost()) {
+    socket.send('control/release');
+  } else if (socket.send('control/request')) {
+    room.dispatch({ type: 'requested' });
+  }
 });
 
 dom.unmute.addEventListener('click', () => {
@@ -201,16 +220,26 @@ dom.stage.addEventListener('click', () => {
 // Read-only hook for end-to-end tests and embedding pages.
 Object.defineProperty(window, '__neko', {
   value: Object.freeze({
-    state: () => ({
-      sessionId: state.sessionId,
-      isHost: isHost(),
-      hostId: state.hostId,
-      connected: state.socket === 'open',
-      peerState: state.peer,
-      dataChannelOpen: state.dataChannelOpen,
-      lastRttMs: state.lastRttMs,
-      screen: { ...state.screen },
-    }),
+    state: () => {
+      const r = room.get();
+      return {
+        sessionId: r.sessionId,
+        isHost: isHostOf(r),
+        hostId: r.hostId,
+        isAdmin: self(r)?.profile.is_admin ?? false,
+        controlRequested: r.requested,
+        controlRequests: [...r.requests],
+        members: roster(r),
+        chatEnabled: r.chatEnabled,
+        chat: r.chat.map((line) => ({ ...line, name: memberName(r, line.from) })),
+        settings: r.settings && { ...r.settings },
+        connected: state.socket === 'open',
+        peerState: state.peer,
+        dataChannelOpen: state.dataChannelOpen,
+        lastRttMs: state.lastRttMs,
+        screen: { ...state.screen },
+      };
+    },
     framesDecoded: () => Math.max(dom.video.getVideoPlaybackQuality().totalVideoFrames, viewer.framesDecoded),
   }),
 });

@@ -1,15 +1,25 @@
 // The slice of the wire contract (docs: protocol.md §2, §5) this viewer reads or writes.
 
+/** Flat `"<plugin>.<setting>"` keys (contract §2.1); may be null when never set. */
+export type PluginSettings = Record<string, unknown> | null;
+
 export interface MemberProfile {
   name: string;
   is_admin: boolean;
   can_host: boolean;
   can_watch: boolean;
+  plugins?: PluginSettings;
+}
+
+export interface SessionState {
+  is_connected: boolean;
+  is_watching: boolean;
 }
 
 export interface SessionData {
   id: string;
   profile: MemberProfile;
+  state: SessionState;
 }
 
 export interface ScreenSize {
@@ -25,7 +35,25 @@ export interface ControlHost {
 }
 
 export interface Settings {
+  private_mode: boolean;
+  locked_logins: boolean;
+  locked_controls: boolean;
+  control_protection: boolean;
+  implicit_hosting: boolean;
+  inactive_cursors: boolean;
+  merciful_reconnect: boolean;
   heartbeat_interval: number;
+  plugins?: PluginSettings;
+}
+
+/** The room flags an admin can switch from the viewer. */
+export type SettingsFlag = 'private_mode' | 'locked_controls' | 'implicit_hosting';
+
+/** Contract §10.1 `chat/message` as the server delivers it. */
+export interface ChatMessage {
+  id: string;
+  created: string;
+  content: { text: string };
 }
 
 export interface IceServer {
@@ -50,11 +78,12 @@ export interface ServerEvents {
     settings: Settings;
     webrtc: { videos: string[] };
   };
-  'system/settings': Partial<Settings>;
+  'system/settings': { id?: string } & Partial<Settings>;
   'system/disconnect': { message: string };
   'session/created': SessionData;
   'session/deleted': { id: string };
   'session/profile': { id: string } & MemberProfile;
+  'session/state': { id: string } & SessionState;
   'control/host': ControlHost;
   'control/request': { id: string };
   'screen/updated': { id?: string } & ScreenSize;
@@ -63,6 +92,8 @@ export interface ServerEvents {
   'signal/restart': { sdp: string };
   'signal/candidate': IceCandidate;
   'signal/close': null;
+  'chat/init': { enabled: boolean };
+  'chat/message': ChatMessage;
 }
 
 export interface ClientEvents {
@@ -78,6 +109,7 @@ export interface ClientEvents {
   'control/buttonup': { code: number };
   'control/keydown': { keysym: number };
   'control/keyup': { keysym: number };
+  'chat/message': { text: string };
 }
 
 export type ServerEvent = keyof ServerEvents;

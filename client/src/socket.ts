@@ -1,6 +1,5 @@
 import type { ClientEvent, ClientEvents, ServerEvent, ServerEvents } from './protocol.js';
 
-type Handlers = { [E in ServerEvent]?: (payload: ServerEvents[E]) => void };
 type PayloadArgs<E extends ClientEvent> = ClientEvents[E] extends undefined ? [] : [ClientEvents[E]];
 
 export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -16,7 +15,7 @@ const DEFAULT_HEARTBEAT_S = 10;
  */
 export class Socket {
   private ws: WebSocket | undefined;
-  private readonly handlers: Handlers = {};
+  private readonly handlers = new Map<string, Array<(payload: unknown) => void>>();
   private heartbeatTimer: number | undefined;
   private heartbeatSeconds = DEFAULT_HEARTBEAT_S;
   private reconnectTimer: number | undefined;
@@ -28,8 +27,11 @@ export class Socket {
     private readonly onState: (state: SocketState) => void,
   ) {}
 
+  /** Handlers of one event run in the order they were added. */
   on<E extends ServerEvent>(event: E, handler: (payload: ServerEvents[E]) => void): void {
-    (this.handlers as Record<string, unknown>)[event] = handler;
+    const list = this.handlers.get(event) ?? [];
+    list.push(handler as (payload: unknown) => void);
+    this.handlers.set(event, list);
   }
 
   connect(): void {
@@ -95,8 +97,14 @@ export class Socket {
       ws.close(1000);
       this.onState('closed');
     }
-    const handler = (this.handlers as Record<string, ((p: unknown) => void) | undefined>)[msg.event];
-    handler?.(msg.payload ?? null);
+    for (const handler of this.handlers.get(msg.event) ?? []) {
+      // A payload one handler chokes on must not keep the others (e.g. signaling) from it.
+      try {
+        handler(msg.payload ?? null);
+      } catch (err) {
+        console.warn(`handling ${msg.event} failed`, err);
+      }
+    }
   }
 
   private scheduleReconnect(): void {

@@ -21,7 +21,10 @@ export const dom = {
   notice: byId('notice', HTMLElement),
   control: byId('control', HTMLButtonElement),
   unmute: byId('unmute', HTMLButtonElement),
+  panelToggle: byId('panel-toggle', HTMLButtonElement),
   logout: byId('logout', HTMLButtonElement),
+  handover: byId('handover', HTMLElement),
+  panel: byId('panel', HTMLElement),
   stage: byId('stage', HTMLElement),
   video: byId('video', HTMLVideoElement),
   cursor: byId('cursor', HTMLImageElement),
@@ -47,8 +50,11 @@ export interface StatusView {
   dataChannelOpen: boolean;
   rttMs: number | null;
   isHost: boolean;
+  /** Waiting for the host to answer our control request. */
+  requested: boolean;
   hostName: string | null;
-  canHost: boolean;
+  /** Why the control button cannot be used, or null. */
+  controlBlocked: string | null;
   muted: boolean;
 }
 
@@ -70,8 +76,9 @@ export function renderStatus(v: StatusView): void {
   dom.status.dataset.tone = tone;
   dom.rtt.textContent = v.rttMs === null || !v.dataChannelOpen ? '' : `${Math.round(v.rttMs)} ms`;
   dom.host.textContent = v.isHost ? 'You have control' : v.hostName ? `Host: ${v.hostName}` : 'No host';
-  dom.control.textContent = v.isHost ? 'Release control' : 'Request control';
-  dom.control.disabled = v.socket !== 'open' || !v.canHost;
+  dom.control.textContent = v.isHost ? 'Release control' : v.requested ? 'Control requested' : 'Request control';
+  dom.control.disabled = v.socket !== 'open' || v.controlBlocked !== null;
+  dom.control.title = v.controlBlocked ?? '';
   dom.control.classList.toggle('active', v.isHost);
   dom.unmute.textContent = v.muted ? 'Unmute' : 'Mute';
   dom.stage.classList.toggle('hosting', v.isHost);

@@ -3,7 +3,21 @@ import { pathToFileURL } from 'node:url';
 import { Router } from '@koa/router';
 import { mountHealthRoutes } from './api/health-routes.js';
 import { mountAuthRoutes } from './api/auth-routes.js';
+import { requireSession } from './api/auth.js';
+import { mountBatchRoutes } from './api/batch.js';
+import { mountGeneralRoutes } from './api/general-routes.js';
+import { LoginLimiter } from './api/login-limit.js';
+import { Metrics } from './metrics.js';
+import { mountControlRoutes } from './api/control-routes.js';
+import { mountRoomSettingsRoutes } from './api/room-settings-routes.js';
+import { mountMembersRoutes } from './api/members-routes.js';
+import { mountSessionsRoutes } from './api/sessions-routes.js';
 import { Capture } from './capture/capture.js';
+import { Broadcast } from './capture/broadcast.js';
+import { mountBroadcastRoutes } from './api/broadcast-routes.js';
+import { startPlugins } from './plugins/index.js';
+import { InactiveCursors } from './sessions/cursors.js';
+import { messagingHandlers } from './websocket/handlers/messaging.js';
 import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
 import { HttpServer } from './http/server.js';
@@ -11,6 +25,9 @@ import { createLogger, type Logger } from './log.js';
 import { createMemberProvider } from './members/index.js';
 import { ControlPolicy } from './sessions/control.js';
 import { SessionManager } from './sessions/manager.js';
+import { SettingsEffects } from './sessions/settings-effects.js';
+import { SessionPersistence } from './sessions/persistence.js';
+import { ProfileEffects } from './sessions/profile-effects.js';
 import { DataInput } from './webrtc/data-input.js';
 import { WebRTCManager } from './webrtc/manager.js';
 import { WebSocketGateway } from './websocket/gateway.js';
@@ -28,6 +45,8 @@ export interface App {
   readonly desktop: Desktop;
   readonly capture: Capture;
   readonly webrtc: WebRTCManager;
+  /** Every REST route of every module (the contract test walks it). */
+  readonly router: Router;
   /** `http://host:port` the server listens on. */
   readonly url: string;
   close(): Promise<void>;
@@ -50,7 +69,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     }
   };
   try {
-    const members = createMemberProvider(config);
+    const members = await createMemberProvider(config, log('members'));
     closers.push(() => members.close());
 
     const sessions = new SessionManager({
@@ -69,7 +88,15 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       },
     });
     closers.push(() => sessions.close());
-    const control = new ControlPolicy(sessions);
+    if (config.session.file) {
+      const persistence = await SessionPersistence.open({ path: config.session.file, sessions, logger: log('sessions') });
+      closers.push(() => persistence.close());
+    }
+    const profileEffects = new ProfileEffects({ sessions, logger: log('sessions') });
+    closers.push(() => profileEffects.close());
+    const control = new ControlPolicy(sessions, log('control'));
+    const roomSettings = new SettingsEffects({ sessions, logger: log('settings') });
+    closers.push(() => roomSettings.close());
 
     const desktop = await Desktop.start({
       display: config.desktop.display || process.env.DISPLAY || undefined,
@@ -102,8 +129,28 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       logger,
     });
     closers.push(() => capture.close());
+    const broadcast = new Broadcast({
+      display: config.capture.video.display || desktop.display,
+      pulseServer: desktop.pulseServer,
+      audioDevice: config.capture.audio.device,
+      audioBitrate: config.capture.broadcast.audio_bitrate,
+      videoBitrate: config.capture.broadcast.video_bitrate,
+      preset: config.capture.broadcast.preset,
+      pipeline: config.capture.broadcast.pipeline,
+      logger: log('broadcast'),
+      onStatus: (status) => sessions.broadcast('broadcast/status', status, (s) => s.isAdmin),
+    });
+    closers.push(() => broadcast.close());
+    if (config.capture.broadcast.autostart && config.capture.broadcast.url) {
+      // A failed autostart is logged by Broadcast and must not stop the server.
+      broadcast.start(config.capture.broadcast.url).catch(() => {});
+    }
+    const plugins = await startPlugins(config, { sessions, display: desktop.display, log });
+    closers.push(() => plugins.close());
+    const inactiveCursors = new InactiveCursors({ sessions, logger: log('cursors') });
+    closers.push(() => inactiveCursors.close());
 
-    const dataInput = new DataInput({ sessions, input: desktop.input, logger: log('datachannel') });
+    const dataInput = new DataInput({ sessions, input: desktop.input, logger: log('datachannel'), inactiveCursors });
     const ice = iceSettings(config);
     const webrtc = new WebRTCManager({
       sessions,
@@ -124,6 +171,20 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       domain: config.session.cookie.domain,
       path: config.session.cookie.path,
     };
+    const metrics = config.server.metrics
+      ? new Metrics({
+          sessions: () => ({ connected: sessions.connectedSessions().length, total: sessions.list().length }),
+          rtp: () => [
+            ...capture.videoIds.flatMap((id) => {
+              const stats = capture.video(id)?.stats();
+              return stats ? [{ stream: id, packets: stats.packets, bytes: stats.bytes }] : [];
+            }),
+            ...(capture.audio ? [{ stream: 'audio', ...capture.audio.stats() }] : []),
+          ],
+        })
+      : null;
+    if (metrics) closers.push(() => metrics.close());
+
     const gateway = new WebSocketGateway({
       sessions,
       logger: log('websocket'),
@@ -131,10 +192,13 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       origins: config.server.cors,
       maxPayload: config.server.max_ws_payload,
       rateLimit: config.server.ws_rate,
+      onEvent: (event, result) => metrics?.wsEvents.inc({ event, result }),
       handlers: {
         ...systemHandlers(log('websocket')),
         ...signalHandlers(webrtc, log('signal')),
-        ...controlHandlers(control, desktop.input),
+        ...controlHandlers(control, desktop.input, { inactiveCursors }),
+        ...messagingHandlers(sessions),
+        ...plugins.handlers(),
       },
       onConnect: (session) =>
         sendConnectSequence(session, {
@@ -144,15 +208,25 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
           videoIds: () => capture.videoIds,
           touchEvents: false,
           screencastEnabled: config.capture.screencast.enabled,
-          broadcastStatus: () => ({ is_active: false }),
-          pluginInits: [],
+          broadcastStatus: () => broadcast.status(),
+          pluginInits: plugins.inits,
         }),
     });
     closers.push(() => gateway.close());
 
+    const loginLimit = new LoginLimiter({ proxy: config.server.proxy, logger: log('login-limit') });
+
     const router = new Router();
     mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
-    mountAuthRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body });
+    mountAuthRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, loginLimit: loginLimit.middleware() });
+    mountGeneralRoutes(router, { sessions, auth: requireSession(sessions, cookie), metrics });
+    mountBatchRoutes(router, { maxBody: config.server.max_body, logger: log('batch') });
+    mountRoomSettingsRoutes(router, { sessions, settings: roomSettings, cookie, maxBody: config.server.max_body });
+    mountControlRoutes(router, { sessions, control, cookie });
+    mountMembersRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, logger: log('members') });
+    mountSessionsRoutes(router, { sessions, cookie, logger: log('sessions') });
+    plugins.mount(router, requireSession(sessions, cookie), config.server.max_body);
+    mountBroadcastRoutes(router, { broadcast, auth: requireSession(sessions, cookie), maxBody: config.server.max_body });
 
     const http = new HttpServer({
       bind: config.server.bind,
@@ -160,6 +234,11 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       router,
       gateway,
       staticDir: config.server.static || config.server.client_dir,
+      pathPrefix: config.server.path_prefix,
+      cors: config.server.cors,
+      proxy: config.server.proxy,
+      metrics,
+      tls: config.server.cert && config.server.key ? { cert: config.server.cert, key: config.server.key } : null,
     });
     closers.push(() => http.close());
     const addr = await http.listen();
@@ -172,7 +251,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       desktop,
       capture,
       webrtc,
-      url: `http://${host}:${addr.port}`,
+      router,
+      url: `${config.server.cert && config.server.key ? 'https' : 'http'}://${host}:${addr.port}`,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

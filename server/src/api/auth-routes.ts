@@ -1,5 +1,5 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { badRequest, forbidden } from '../errors.js';
 import type { MemberProvider } from '../members/types.js';
 import { mergeProfile } from '../members/types.js';
@@ -13,6 +13,8 @@ export interface AuthRoutesOptions {
   members: MemberProvider;
   cookie: SessionCookieOptions;
   maxBody: number;
+  /** Runs before login; the login rate limit (it counts the 401s it sees). */
+  loginLimit?: Middleware;
 }
 
 function credentials(body: unknown): { username: string; password: string } {
@@ -28,7 +30,8 @@ export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
   const { sessions, members, cookie } = opts;
   const auth = requireSession(sessions, cookie);
 
-  router.post('/api/login', async (ctx: Context) => {
+  const loginLimit: Middleware = opts.loginLimit ?? ((_ctx, next) => next());
+  router.post('/api/login', loginLimit, async (ctx: Context) => {
     const { username, password } = credentials(await readJson(ctx, opts.maxBody));
     const member = await members.authenticate(username, password);
     if (sessions.settings.locked_logins && !member.profile.is_admin) throw forbidden('logins are locked');

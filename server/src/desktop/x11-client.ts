@@ -19,6 +19,19 @@ export interface KeyboardMapping {
   rows: number[][];
 }
 
+/** A 32-bit-per-pixel ZPixmap image, bytes B, G, R, X per pixel (little-endian server, depth 24). */
+export interface Image {
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+export interface ModifierState {
+  /** Modifiers in effect (pressed, latched or locked), as a core state mask. */
+  effective: number;
+  locked: number;
+}
+
 export interface X11ClientEvents {
   /** Every X event received (the connection gets MappingNotify without asking). */
   event: [x11.XEvent];
@@ -38,6 +51,8 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
   private closing: Promise<void> | null = null;
   /** Rejecters of requests awaiting a reply, which never comes once the socket is gone. */
   private readonly pending = new Set<(err: Error) => void>();
+  private xkbReady: Promise<x11.Xkb> | null = null;
+  private fixesReady: Promise<x11.XFixes> | null = null;
 
   private constructor(
     readonly display: string,
@@ -148,6 +163,69 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     this.raw.ChangeWindowAttributes(wid, { eventMask });
   }
 
+  setInputFocus(wid: number): void {
+    if (!this._connected) return;
+    this.raw.SetInputFocus(wid, 2);
+  }
+
+  async internAtom(name: string): Promise<number> {
+    return this.request<number>((cb) => this.raw.InternAtom(false, name, cb));
+  }
+
+  /** Up to `maxBytes` of a property; `type` 0 accepts any type. A missing property has type 0. */
+  async getProperty(wid: number, atom: number, type = 0, maxBytes = 4096): Promise<x11.Property> {
+    return this.request<x11.Property>((cb) => this.raw.GetProperty(0, wid, atom, type, 0, Math.ceil(maxBytes / 4), cb));
+  }
+
+  async children(wid: number): Promise<number[]> {
+    const tree = await this.request<x11.Tree>((cb) => this.raw.QueryTree(wid, cb));
+    return tree.children;
+  }
+
+  /** The whole root window as pixels (one GetImage round trip). */
+  async rootImage(): Promise<Image> {
+    const { width, height } = await this.screenSize();
+    const ZPIXMAP = 2;
+    const image = await this.request<x11.Image>((cb) =>
+      this.raw.GetImage(ZPIXMAP, this.root, 0, 0, width, height, 0xffffffff, cb),
+    );
+    // Depth 24 is stored as 32 bits per pixel by every server we run; anything else (a
+    // 16-bit external display) would need a converter we do not have.
+    if (image.depth !== 24 || image.data.length < width * height * 4) {
+      throw new Error(`unsupported root image format: depth ${image.depth}, ${image.data.length} bytes for ${width}x${height}`);
+    }
+    return { width, height, data: image.data };
+  }
+
+  /** Modifier state of the core keyboard (XKB). */
+  async modifierState(): Promise<ModifierState> {
+    const xkb = await this.xkb();
+    const state = await this.request<x11.XkbState>((cb) => xkb.GetState(xkb.UseCoreKbd, cb));
+    return { effective: state.mods, locked: state.lockedMods };
+  }
+
+  /**
+   * Locks the modifiers in `affect` whose bit is set in `locked` and unlocks the others, as a
+   * lock key would (Caps Lock locks `Lock`); the keyboard LEDs follow.
+   */
+  async lockModifiers(affect: number, locked: number): Promise<void> {
+    const xkb = await this.xkb();
+    xkb.LatchLockState(xkb.UseCoreKbd, affect, locked & affect, false, 0, 0, 0, false, 0);
+    await this.sync();
+  }
+
+  /**
+   * Asks for XFIXES SelectionNotify events whenever `selection` changes owner; they arrive
+   * as `event`s named 'SelectionNotify' with `type` = the returned event code.
+   */
+  async watchSelection(selection: number): Promise<number> {
+    const fixes = await this.fixes();
+    const m = fixes.SelectionEventMask;
+    fixes.SelectSelectionInput(this.root, selection, m.SetSelectionOwner | m.SelectionWindowDestroy | m.SelectionClientClose);
+    await this.sync();
+    return fixes.firstEvent;
+  }
+
   /** Resolves once the server has processed every request sent so far. */
   async sync(): Promise<void> {
     this.assertConnected();
@@ -180,11 +258,33 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     this.emit('close');
   }
 
+  private xkb(): Promise<x11.Xkb> {
+    this.xkbReady ??= (async () => {
+      const xkb = await this.request<x11.Xkb>((cb) => this.raw.require('xkb', cb));
+      // XKB refuses every other request from a client that has not negotiated first.
+      const use = await this.request<{ supported: number }>((cb) => xkb.UseExtension(1, 0, cb));
+      if (!use.supported) throw new Error('XKB 1.0 not supported by the X server');
+      return xkb;
+    })().catch((err: unknown) => {
+      this.xkbReady = null;
+      throw err;
+    });
+    return this.xkbReady;
+  }
+
+  private fixes(): Promise<x11.XFixes> {
+    this.fixesReady ??= this.request<x11.XFixes>((cb) => this.raw.require('fixes', cb)).catch((err: unknown) => {
+      this.fixesReady = null;
+      throw err;
+    });
+    return this.fixesReady;
+  }
+
   private assertConnected(): void {
     if (!this._connected) throw new Error(`X display ${this.display}: not connected`);
   }
 
-  private request<T>(send: (cb: x11.Callback<T>) => void): Promise<T> {
+  private request<T>(send: (cb: (err: Error | null | undefined, result: T) => unknown) => void): Promise<T> {
     this.assertConnected();
     return new Promise<T>((resolve, reject) => {
       this.pending.add(reject);

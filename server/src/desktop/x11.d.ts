@@ -49,6 +49,15 @@ declare module 'x11' {
       request?: number;
       firstKeyCode?: number;
       count?: number;
+      /** XFIXES CursorNotify: serial of the cursor now displayed. */
+      cursorSerial?: number;
+      /** ConfigureNotify: the configured window (`wid` is the window the event was selected on). */
+      wid1?: number;
+      /** Map/Unmap/DestroyNotify: the window the event was selected on (`wid` is the subject). */
+      event?: number;
+      /** XFIXES SelectionNotify: the selection atom and its new owner (0 = none). */
+      selection?: number;
+      owner?: number;
     }
 
     type Callback<T> = (err: XError | null | undefined, result: T) => unknown;
@@ -80,6 +89,49 @@ declare module 'x11' {
       overrideRedirect?: number;
     }
 
+    interface Image {
+      depth: number;
+      visualId: number;
+      data: Buffer;
+    }
+
+    interface Property {
+      /** 0 when the property does not exist. */
+      type: number;
+      format: number;
+      bytesAfter: number;
+      data: Buffer;
+    }
+
+    interface Tree {
+      root: number;
+      parent: number;
+      children: number[];
+    }
+
+    interface XkbState {
+      /** Effective modifier mask (base | latched | locked). */
+      mods: number;
+      lockedMods: number;
+    }
+
+    interface Xkb {
+      UseCoreKbd: number;
+      UseExtension(wantedMajor: number, wantedMinor: number, callback: Callback<{ supported: number }>): void;
+      GetState(deviceSpec: number, callback: Callback<XkbState>): void;
+      LatchLockState(
+        deviceSpec: number,
+        affectModLocks: number,
+        modLocks: number,
+        lockGroup: boolean,
+        groupLock: number,
+        affectModLatches: number,
+        modLatches: number,
+        latchGroup: boolean,
+        groupLatch: number,
+      ): void;
+    }
+
     interface XTest {
       KeyPress: 2;
       KeyRelease: 3;
@@ -90,12 +142,59 @@ declare module 'x11' {
       FakeInput(type: number, detail: number, time: number, wid: number, x: number, y: number): void;
     }
 
+    /** XFIXES GetCursorImage: `cursorImage` is width*height premultiplied ARGB32, little endian. */
+    interface CursorImageReply {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+      xhot: number;
+      yhot: number;
+      cursorSerial: number;
+      cursorImage: Buffer;
+    }
+
+    interface XFixes {
+      /** Code of the extension's first event: XFIXES SelectionNotify has `type === firstEvent`. */
+      firstEvent: number;
+      SelectionEventMask: { SetSelectionOwner: number; SelectionWindowDestroy: number; SelectionClientClose: number };
+      SelectSelectionInput(window: number, selection: number, eventMask: number): void;
+      CursorNotifyMask: { DisplayCursor: number };
+      SelectCursorInput(wid: number, eventMask: number): void;
+      GetCursorImage(callback: Callback<CursorImageReply>): void;
+    }
+
     interface Client extends EventEmitter {
       display: Display;
       /** The socket; present once the connection is established. */
       stream?: { destroy(): void; once(event: 'close', listener: () => void): unknown };
       AllocID(): number;
       require(extension: 'xtest', callback: (err: Error | null | undefined, ext: XTest) => void): void;
+      require(extension: 'xkb', callback: (err: Error | null | undefined, ext: Xkb) => void): void;
+      InternAtom(onlyIfExists: boolean, name: string, callback: Callback<number>): void;
+      /** `type` 0 = any; offset and length in 4-byte units. */
+      GetProperty(
+        del: number,
+        wid: number,
+        name: number,
+        type: number,
+        longOffset: number,
+        longLength: number,
+        callback: Callback<Property>,
+      ): void;
+      QueryTree(wid: number, callback: Callback<Tree>): void;
+      /** `format` 2 = ZPixmap. */
+      GetImage(
+        format: number,
+        drawable: number,
+        x: number,
+        y: number,
+        width: number,
+        height: number,
+        planeMask: number,
+        callback: Callback<Image>,
+      ): void;
+      require(extension: 'fixes', callback: (err: Error | null | undefined, ext: XFixes) => void): void;
       QueryPointer(wid: number, callback: Callback<QueryPointerReply>): void;
       GetGeometry(drawable: number, callback: Callback<Geometry>): void;
       /** Rows of `keysymsPerKeycode` keysyms, one per keycode from `first`. */
@@ -116,6 +215,8 @@ declare module 'x11' {
         values: WindowValues,
       ): void;
       ChangeWindowAttributes(wid: number, values: WindowValues): void;
+      /** Repaints the area with the window background; width/height 0 mean "to the edge". */
+      ClearArea(wid: number, x: number, y: number, width: number, height: number, exposures: number): void;
       MapWindow(wid: number): void;
       DestroyWindow(wid: number): void;
       /** `revertTo`: 0 None, 1 PointerRoot, 2 Parent. */
@@ -142,6 +243,8 @@ declare module 'x11' {
       PointerMotion: number;
       Exposure: number;
       StructureNotify: number;
+      SubstructureNotify: number;
+      PropertyChange: number;
     };
   }
 

@@ -1,3 +1,5 @@
+import { badRequest } from '../errors.js';
+
 /** Contract §2.1: the permissions a member (and its live session) carries. */
 export interface MemberProfile {
   name: string;
@@ -19,17 +21,42 @@ export interface AuthenticatedMember {
   profile: MemberProfile;
 }
 
-/** Source of members and their credentials (contract §4). */
+/** Contract §2.3 MemberData. */
+export interface MemberData {
+  id: string;
+  profile: MemberProfile;
+}
+
+/**
+ * Source of members and their credentials (contract §4). Management calls throw HttpError:
+ * 404 "member not found" for an unknown id, 422 "member already exists", and 500 for what a
+ * provider cannot do (multiuser and noauth have no member store).
+ */
 export interface MemberProvider {
   /** Resolves the member for these credentials; throws HttpError 401 when they do not match. */
   authenticate(username: string, password: string): Promise<AuthenticatedMember>;
+  /** `limit` 0 = no limit. */
+  list(limit: number, offset: number): Promise<MemberData[]>;
+  get(id: string): Promise<MemberProfile>;
+  create(username: string, password: string, profile: MemberProfile): Promise<MemberData>;
+  /** Replaces the stored profile (callers merge partial updates first). */
+  update(id: string, profile: MemberProfile): Promise<void>;
+  delete(id: string): Promise<void>;
+  setPassword(id: string, password: string): Promise<void>;
   close(): Promise<void>;
 }
 
-const PROFILE_KEYS: ReadonlyArray<keyof MemberProfile> = [
+export const PROFILE_KEYS: ReadonlyArray<keyof MemberProfile> = [
   'name', 'is_admin', 'can_login', 'can_connect', 'can_watch', 'can_host', 'can_share_media',
   'can_access_clipboard', 'sends_inactive_cursor', 'can_see_inactive_cursors', 'plugins',
 ];
+
+/** Hard limits on what a client may store in a member. */
+export const LIMITS = {
+  username: 256,
+  password: 1024,
+  name: 256,
+} as const;
 
 /**
  * Merges a partial profile from an untrusted source over `base`, taking only known keys
@@ -55,6 +82,34 @@ export function mergeProfile(base: MemberProfile, patch: unknown): MemberProfile
   return out;
 }
 
+/**
+ * Reads a partial profile from a request body strictly: a known key with the wrong type is a
+ * 400 (as a typed JSON decoder would refuse it), unknown keys are ignored. Absent keys stay
+ * absent so the result can be merged over a current profile.
+ */
+export function parseProfilePatch(value: unknown, message = 'unable to parse provided data'): Partial<MemberProfile> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest(message);
+  const src = value as Record<string, unknown>;
+  const out: Partial<MemberProfile> = {};
+  for (const key of PROFILE_KEYS) {
+    if (!Object.hasOwn(src, key)) continue;
+    const v = src[key];
+    if (key === 'name') {
+      if (typeof v !== 'string') throw badRequest(message);
+      if (v.length > LIMITS.name) throw badRequest('name is too long');
+      out.name = v;
+    } else if (key === 'plugins') {
+      if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw badRequest(message);
+      out.plugins = v as Record<string, unknown> | null;
+    } else {
+      if (typeof v !== 'boolean') throw badRequest(message);
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
 export function fullProfile(name: string): MemberProfile {
   return {
     name,
@@ -69,4 +124,9 @@ export function fullProfile(name: string): MemberProfile {
     can_see_inactive_cursors: true,
     plugins: null,
   };
+}
+
+/** Contract §3.2: a new member is not an admin and has every other permission. */
+export function newMemberProfile(name: string): MemberProfile {
+  return { ...fullProfile(name), is_admin: false };
 }

@@ -5,7 +5,7 @@ import { unprocessable } from '../errors.js';
 import { fullProfile, type MemberProfile } from '../members/types.js';
 import { timestamp } from '../time.js';
 import { Session } from './session.js';
-import type { ControlStatus, SessionSocket, Settings } from './types.js';
+import type { ControlStatus, SessionSocket, Settings, Stats } from './types.js';
 
 export const API_SESSION_ID = 'API';
 
@@ -17,7 +17,7 @@ interface ManagerEvents {
   disconnected: [Session];
   /** Host changed; `previous` is the host before the change. */
   host: [next: Session | null, previous: Session | null];
-  settings: [Settings, Settings];
+  settings: [next: Settings, previous: Settings, changedBy: Session | null];
 }
 
 export interface SessionManagerOptions {
@@ -78,6 +78,18 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return session;
   }
 
+  /**
+   * Re-registers a session saved before a restart, keeping its token. Nobody is connected
+   * yet, so nothing is broadcast; returns null when the id or token is already taken.
+   */
+  restore(id: string, token: string, profile: MemberProfile): Session | null {
+    if (this.byId.has(id) || this.byToken.has(token) || token === this.apiSession?.token) return null;
+    const session = new Session(id, token, profile);
+    this.byId.set(id, session);
+    this.byToken.set(token, session);
+    return session;
+  }
+
   get(id: string): Session | undefined {
     return this.byId.get(id);
   }
@@ -106,12 +118,24 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       this.detachSocket(session, socket);
       socket.disconnect('session deleted');
     }
+    // A host that took control over REST has no socket to detach, yet must not outlive its session.
+    if (this.hostSession === session) this.setHost(null, session);
     session.peer?.close();
     session.peer = null;
     this.opts.logger.info({ session_id: session.id }, 'session deleted');
     this.broadcast('session/deleted', { id: session.id });
     this.emit('deleted', session);
     return true;
+  }
+
+  /** Closes the session's WebSocket (telling it why) and its WebRTC peer; session and token stay. */
+  disconnect(session: Session, message: string): void {
+    const socket = session.socket;
+    if (socket) {
+      this.detachSocket(session, socket);
+      socket.disconnect(message);
+    }
+    session.peer?.close();
   }
 
   updateProfile(session: Session, profile: MemberProfile): void {
@@ -196,10 +220,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const previous = this.current;
     this.current = { ...next };
     this.broadcast('system/settings', { id: changedBy?.id ?? '', ...this.current });
-    this.emit('settings', this.current, previous);
+    this.emit('settings', this.current, previous, changedBy);
   }
 
-  stats(): Record<string, unknown> {
+  stats(): Stats {
     const connected = this.connectedSessions();
     const admins = connected.filter((s) => s.isAdmin).length;
     return {

@@ -49,3 +49,12 @@ export interface ControlStatus {
   has_host: boolean;
   host_id?: string;
 }
+
+/** Contract §2.3 Stats; a `*_left_at` is set when its count drops to 0, cleared when one connects. */
+export interface Stats extends ControlStatus {
+  server_started_at: string;
+  total_users: number;
+  last_user_left_at?: string;
+  total_admins: number;
+  last_admin_left_at?: string;
+}

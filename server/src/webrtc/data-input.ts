@@ -11,6 +11,8 @@ export interface DataInputOptions {
   logger: Logger;
   /** Hard limit of data-channel messages per second per peer (mouse moves are the bulk). */
   rateLimit?: number;
+  /** Collects non-hosts' pointer moves for `session/cursors`. */
+  inactiveCursors?: { record(session: Session, x: number, y: number): void };
 }
 
 /** Whatever can take a binary reply (a peer). */
@@ -42,7 +44,10 @@ export class DataInput {
       peer.send(encodePong(msg.clientTs1, msg.clientTs2, Date.now()));
       return;
     }
-    if (sessions.host !== session) return;
+    if (sessions.host !== session) {
+      if (msg.type === 'move') this.opts.inactiveCursors?.record(session, msg.x, msg.y);
+      return;
+    }
     switch (msg.type) {
       case 'move':
         input.move(msg.x, msg.y);

@@ -91,6 +91,8 @@ export class WebRTCManager {
       },
     });
     peer.setAudioEnabled(!request.audioDisabled);
+    // Private mode applies from the first packet, not only to peers that existed when it was turned on.
+    peer.setPaused(sessions.settings.private_mode && !session.isAdmin);
     session.peer = peer;
     try {
       const sdp = await peer.createOffer();

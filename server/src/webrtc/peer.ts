@@ -3,13 +3,18 @@ import {
   MediaStreamTrack,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
   type RTCDataChannel,
   type RTCRtpSender,
+  type RTCRtpTransceiver,
 } from 'werift';
 import type { Logger } from '../log.js';
+import type { IceMux, MuxRegistration } from './ice-mux.js';
+import { PLAYOUT_DELAY_URI, withPlayoutDelay } from './playout-delay.js';
 
 /** Codec facts the peer negotiates; the capture layer produces matching RTP. */
 export interface PeerCodec {
+  name?: string;
   mimeType: string;
   clockRate: number;
   payloadType: number;
@@ -42,24 +47,37 @@ export interface IceServer {
 export interface PeerOptions {
   video: RtpSource;
   audio: RtpSource | null;
+  /** Audio codec negotiated both ways (the capture codec; also what a microphone must send). */
+  audioCodec: PeerCodec;
   iceServers: IceServer[];
   portRange?: [number, number];
   /** werift skips loopback when gathering; list addresses to advertise anyway. */
   additionalHostAddresses: string[];
   /** Replaces host candidate addresses (NAT 1:1). */
   nat1to1: string[];
-  /** false: the offer waits for gathering to finish and carries every candidate. */
+  /** false: offers wait for gathering to finish and carry every candidate. */
   trickle: boolean;
+  iceLite: boolean;
+  /** Single-port ICE; with its UDP port on, the peer's own sockets stay on loopback behind it. */
+  mux: IceMux | null;
+  /** Negotiates the header extensions the receiver's bandwidth feedback needs. */
+  bandwidthFeedback: boolean;
   logger: Logger;
   onCandidate(candidate: IceCandidateJson): void;
   onData(bytes: Uint8Array): void;
   onDataOpen(): void;
   onConnected(): void;
+  /** A client media track (microphone/webcam) arrived. */
+  onTrack(track: MediaStreamTrack): void;
+  /** werift wants a new offer/answer round; only called once the first one completed. */
+  onNegotiationNeeded(): void;
   /** Called once, when the peer is gone for good (closed locally, failed or disconnected). */
   onClosed(): void;
 }
 
 const DATA_CHANNEL_LABEL = 'data';
+const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
 function codecParameters(codec: PeerCodec): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({
@@ -72,48 +90,100 @@ function codecParameters(codec: PeerCodec): RTCRtpCodecParameters {
   });
 }
 
+function videoHeaderExtensions(bandwidthFeedback: boolean): RTCRtpHeaderExtensionParameters[] {
+  const uris = [PLAYOUT_DELAY_URI, ...(bandwidthFeedback ? [ABS_SEND_TIME_URI, TRANSPORT_CC_URI] : [])];
+  return uris.map((uri, i) => new RTCRtpHeaderExtensionParameters({ id: i + 1, uri }));
+}
+
+const ufragOf = (sdp: string): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+const withoutCandidates = (sdp: string): string =>
+  sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:'))
+    .join('\r\n');
+
+/** The port of a host UDP candidate on 127.0.0.1 (the socket the mux relays to), else null. */
+function loopbackUdpPort(candidate: string): number | null {
+  const m = /^candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(candidate);
+  return m ? Number(m[1]) : null;
+}
+
+/** Appends candidate attributes to every media section. */
+function withCandidates(sdp: string, candidates: string[]): string {
+  const extra = candidates.map((c) => `a=${c}`);
+  const out: string[] = [];
+  let inMedia = false;
+  for (const line of sdp.split('\r\n')) {
+    if (line === '') continue;
+    if (line.startsWith('m=')) {
+      if (inMedia) out.push(...extra);
+      inMedia = true;
+    }
+    out.push(line);
+  }
+  if (inMedia) out.push(...extra);
+  return `${out.join('\r\n')}\r\n`;
+}
+
 /**
  * One viewer's WebRTC connection: server-offered, one video and one audio track in stream
  * `stream`, and the `data` channel. Media is forwarded from shared encoders only once the
  * connection is up, so the keyframe replay a subscription starts with is not dropped.
+ * The audio m-line is send-receive so a client can put its microphone on it.
  */
 export class Peer {
   private readonly pc: RTCPeerConnection;
   private readonly videoTrack = new MediaStreamTrack({ kind: 'video', id: 'video' });
   private readonly audioTrack = new MediaStreamTrack({ kind: 'audio', id: 'audio' });
+  private readonly videoTransceiver: RTCRtpTransceiver;
   private readonly videoSender: RTCRtpSender;
   private readonly audioSender: RTCRtpSender | null = null;
   private readonly channel: RTCDataChannel;
+  /** The peer's own sockets are reachable only through the mux (UDP mux on). */
+  private readonly muxOnly: boolean;
+  private muxRegistration: MuxRegistration | null = null;
   private video: RtpSource;
   private unsubscribeVideo: (() => void) | null = null;
   private unsubscribeAudio: (() => void) | null = null;
   /** Keeps the encoder warm between offer and connection so the first frame comes sooner. */
   private warmHold: (() => void) | null;
-  private audioEnabled = true;
+  private playoutDelayId: number | null = null;
+  private _videoDisabled = false;
+  private _audioEnabled = true;
   private paused = false;
   private connected = false;
+  private negotiated = false;
   private closed = false;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: PeerOptions) {
     this.video = opts.video;
+    this.muxOnly = opts.mux?.udpEnabled ?? false;
     this.pc = new RTCPeerConnection({
-      iceServers: opts.iceServers.map((s) => ({ urls: s.urls.join(','), username: s.username, credential: s.credential })),
+      iceServers: this.muxOnly
+        ? []
+        : opts.iceServers.map((s) => ({ urls: s.urls.join(','), username: s.username, credential: s.credential })),
       iceAdditionalHostAddresses: opts.additionalHostAddresses,
-      icePortRange: opts.portRange,
+      icePortRange: this.muxOnly ? undefined : opts.portRange,
+      // Behind the UDP mux only the loopback socket the mux relays to is needed.
+      iceUseIpv4: !this.muxOnly,
       iceUseIpv6: false,
+      iceInterfaceAddresses: this.muxOnly ? { udp4: '127.0.0.1' } : undefined,
+      iceLite: opts.iceLite,
       // One transport for all m-lines: werift leaks the sockets of the transports that
       // bundling makes redundant, and one 5-tuple per viewer is all we need anyway.
       bundlePolicy: 'max-bundle',
       codecs: {
         video: [codecParameters(opts.video.codec)],
-        audio: opts.audio ? [codecParameters(opts.audio.codec)] : [],
+        audio: [codecParameters(opts.audioCodec)],
       },
+      headerExtensions: { video: videoHeaderExtensions(opts.bandwidthFeedback), audio: [] },
     });
     const stream = new MediaStream({ id: 'stream' });
-    this.videoSender = this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly', streams: [stream] }).sender;
+    this.videoTransceiver = this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly', streams: [stream] });
+    this.videoSender = this.videoTransceiver.sender;
     if (opts.audio) {
-      this.audioSender = this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly', streams: [stream] }).sender;
+      this.audioSender = this.pc.addTransceiver(this.audioTrack, { direction: 'sendrecv', streams: [stream] }).sender;
     }
     this.channel = this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
     this.channel.stateChanged.subscribe((state) => {
@@ -123,7 +193,13 @@ export class Peer {
       if (typeof data !== 'string') opts.onData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
     this.pc.onIceCandidate.subscribe((candidate) => {
-      if (!candidate) return;
+      if (!candidate || this.closed) return;
+      const loopbackPort = opts.mux ? loopbackUdpPort(candidate.candidate) : null;
+      if (opts.mux && loopbackPort !== null) {
+        this.muxRegistration ??= opts.mux.register(loopbackPort);
+        this.registerUfrag();
+      }
+      if (this.muxOnly) return;
       const json = candidate.toJSON();
       opts.onCandidate({
         candidate: this.rewriteCandidate(json.candidate ?? ''),
@@ -132,23 +208,44 @@ export class Peer {
         usernameFragment: json.usernameFragment ?? undefined,
       });
     });
+    this.pc.onTrack.subscribe((track) => {
+      if (!this.closed) opts.onTrack(track);
+    });
+    this.pc.onNegotiationneeded.subscribe(() => {
+      if (this.negotiated && !this.closed && this.pc.signalingState === 'stable') opts.onNegotiationNeeded();
+    });
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     this.warmHold = opts.video.subscribe(() => {});
   }
 
-  /** Creates the server offer (contract §7 step 2). */
+  /** A server offer: the initial one (contract §7 step 2), a renegotiation or an ICE restart. */
   async createOffer(iceRestart = false): Promise<string> {
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
     if (!this.opts.trickle) await this.gatheringComplete();
-    return this.rewriteSdp(this.pc.localDescription!.sdp);
+    return this.localSdp();
   }
 
+  /** The client's answer to a server offer. */
   async setAnswer(sdp: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: this.remoteSdp(sdp) });
+    this.negotiated = true;
+    this.updateExtensions();
+  }
+
+  /** A client offer (e.g. adding its microphone); resolves with the answer (contract §7 step 7). */
+  async acceptOffer(sdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.remoteSdp(sdp) });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    this.negotiated = true;
+    this.updateExtensions();
+    return this.localSdp();
   }
 
   async addCandidate(candidate: IceCandidateJson): Promise<void> {
+    // Behind the UDP mux the peer reaches viewers only through the relay, never directly.
+    if (this.muxOnly) return;
     await this.pc.addIceCandidate(candidate);
   }
 
@@ -158,6 +255,25 @@ export class Peer {
 
   get videoId(): string {
     return this.video.id;
+  }
+
+  get videoDisabled(): boolean {
+    return this._videoDisabled;
+  }
+
+  get audioEnabled(): boolean {
+    return this._audioEnabled;
+  }
+
+  /**
+   * The receiver's bandwidth estimate in bit/s (transport-wide congestion control feedback,
+   * else REMB), or null when it has sent none.
+   */
+  bandwidthEstimate(): number | null {
+    const twcc = this.videoSender.senderBWE.availableBitrate;
+    if (twcc > 0) return twcc;
+    const remb = Number(this.videoSender.receiverEstimatedMaxBitrate);
+    return remb > 0 ? remb : null;
   }
 
   /** Sends a binary message on the data channel; dropped while the channel is not open. */
@@ -173,9 +289,15 @@ export class Peer {
     if (this.connected) this.forwardVideo();
   }
 
+  setVideoDisabled(disabled: boolean): void {
+    if (this._videoDisabled === disabled) return;
+    this._videoDisabled = disabled;
+    if (this.connected) this.forwardVideo();
+  }
+
   setAudioEnabled(enabled: boolean): void {
-    if (this.audioEnabled === enabled) return;
-    this.audioEnabled = enabled;
+    if (this._audioEnabled === enabled) return;
+    this._audioEnabled = enabled;
     if (this.connected) this.forwardAudio();
   }
 
@@ -191,11 +313,14 @@ export class Peer {
   private forwardVideo(): void {
     this.unsubscribeVideo?.();
     this.unsubscribeVideo = null;
-    if (this.paused) return;
+    if (this.paused || this._videoDisabled) return;
     // Seq/timestamp jump at a source change; werift re-bases them for continuity.
     const rebase = () => this.videoSender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
     rebase();
-    this.unsubscribeVideo = this.video.subscribe((packet) => this.videoTrack.writeRtp(packet), rebase);
+    this.unsubscribeVideo = this.video.subscribe((packet) => {
+      const id = this.playoutDelayId;
+      this.videoTrack.writeRtp(id === null ? packet : withPlayoutDelay(packet, id));
+    }, rebase);
   }
 
   private forwardAudio(): void {
@@ -203,9 +328,14 @@ export class Peer {
     this.unsubscribeAudio = null;
     const audio = this.opts.audio;
     const sender = this.audioSender;
-    if (!audio || !sender || !this.audioEnabled || this.paused) return;
+    if (!audio || !sender || !this._audioEnabled || this.paused) return;
     const rebase = () => sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
     this.unsubscribeAudio = audio.subscribe((packet) => this.audioTrack.writeRtp(packet), rebase);
+  }
+
+  /** The playout-delay id the client accepted (none: it would ignore the extension anyway). */
+  private updateExtensions(): void {
+    this.playoutDelayId = this.videoTransceiver.headerExtensions.find((e) => e.uri === PLAYOUT_DELAY_URI)?.id ?? null;
   }
 
   private onConnectionState(state: string): void {
@@ -238,6 +368,42 @@ export class Peer {
     });
   }
 
+  private registerUfrag(): void {
+    const ufrag = ufragOf(this.pc.localDescription?.sdp ?? '');
+    if (ufrag) this.muxRegistration?.addUfrag(ufrag);
+  }
+
+  /** The local description as the client gets it: NAT 1:1 addresses, mux candidates. */
+  private localSdp(): string {
+    this.registerUfrag();
+    let sdp = this.pc.localDescription!.sdp;
+    const mux = this.opts.mux;
+    if (mux) {
+      if (this.muxOnly) sdp = withoutCandidates(sdp);
+      if (this.opts.trickle) {
+        // After the caller has sent the description the candidates belong to.
+        setImmediate(() => this.sendMuxCandidates(mux, sdp));
+      } else {
+        sdp = withCandidates(sdp, mux.candidates());
+      }
+    }
+    return this.rewriteSdp(sdp);
+  }
+
+  private sendMuxCandidates(mux: IceMux, sdp: string): void {
+    if (this.closed) return;
+    const sdpMid = /^a=mid:(\S+)/m.exec(sdp)?.[1];
+    const usernameFragment = ufragOf(sdp);
+    for (const candidate of mux.candidates()) {
+      this.opts.onCandidate({ candidate: this.rewriteCandidate(candidate), sdpMid, sdpMLineIndex: 0, usernameFragment });
+    }
+  }
+
+  /** A client description as werift gets it: behind the UDP mux without direct candidates. */
+  private remoteSdp(sdp: string): string {
+    return this.muxOnly ? withoutCandidates(sdp) : sdp;
+  }
+
   private rewriteCandidate(candidate: string): string {
     const [nat] = this.opts.nat1to1;
     if (!nat) return candidate;
@@ -261,6 +427,8 @@ export class Peer {
     this.unsubscribeVideo?.();
     this.unsubscribeAudio?.();
     this.unsubscribeVideo = this.unsubscribeAudio = null;
+    this.muxRegistration?.close();
+    this.muxRegistration = null;
     this.closing = this.pc.close().catch((err: unknown) => this.opts.logger.warn({ err }, 'peer close failed'));
     this.opts.onClosed();
     return this.closing;

@@ -13,9 +13,15 @@ export interface ConnectionOptions {
   dispatch(event: string, payload: unknown): void | Promise<void>;
   /** Called once when the socket is gone; `clean` = closed with 1000/1001. */
   onClose(clean: boolean): void;
+  /** Told how each well-formed event ended: `handled`, or dropped because the handler refused it. */
+  onEvent?(event: string, handled: boolean): void;
+  /** Told about each message dropped before it had an event name (metrics). */
+  onDropped?(reason: 'rate_limited' | 'binary' | 'malformed'): void;
 }
 
 const CLEAN_CLOSE_CODES = new Set([1000, 1001]);
+/** A client this far behind in reading is dropped rather than buffered for without bound. */
+const MAX_BUFFERED_BYTES = 8 << 20;
 
 /**
  * One authenticated WebSocket: the JSON envelope, server heartbeat, a hard event-rate
@@ -48,6 +54,11 @@ export class Connection implements SessionSocket {
 
   send(event: string, payload?: unknown): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.opts.logger.warn({ buffered: this.ws.bufferedAmount }, 'client is not reading; dropping the connection');
+      this.ws.terminate();
+      return;
+    }
     const message = payload === undefined ? { event } : { event, payload };
     this.ws.send(JSON.stringify(message));
   }
@@ -60,14 +71,16 @@ export class Connection implements SessionSocket {
     this.ws.close(1000, message.slice(0, 120));
   }
 
+  /** Contract §5.1: the heartbeat event, then a ping frame; a failed write ends the socket. */
   private beat(): void {
-    try {
-      this.send('system/heartbeat');
-      this.ws.ping();
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'heartbeat failed');
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    const failed = (err?: Error) => {
+      if (!err || this.closed) return;
+      this.opts.logger.warn({ err: err.message }, 'heartbeat failed');
       this.ws.terminate();
-    }
+    };
+    this.ws.send(JSON.stringify({ event: 'system/heartbeat' }), failed);
+    this.ws.ping(undefined, undefined, failed);
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -75,6 +88,7 @@ export class Connection implements SessionSocket {
     if (!this.limiter.take()) {
       // Log the first drop of a burst, not each one, so a flood cannot flood the log too.
       if (this.droppedForRate++ === 0) this.opts.logger.warn('event rate limit exceeded; dropping events');
+      this.opts.onDropped?.('rate_limited');
       return;
     }
     if (this.droppedForRate) {
@@ -83,6 +97,7 @@ export class Connection implements SessionSocket {
     }
     if (isBinary) {
       this.opts.logger.warn('binary websocket message dropped');
+      this.opts.onDropped?.('binary');
       return;
     }
     let event: string;
@@ -96,15 +111,18 @@ export class Connection implements SessionSocket {
       payload = (msg as { payload?: unknown }).payload;
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'malformed websocket message dropped');
+      this.opts.onDropped?.('malformed');
       return;
     }
     const drop = (err: unknown) => {
+      this.opts.onEvent?.(event, false);
       if (err instanceof PayloadError) this.opts.logger.warn({ event, err: err.message }, 'invalid event payload dropped');
       else this.opts.logger.error({ event, err }, 'event handler failed');
     };
     try {
       const result = this.opts.dispatch(event, payload);
-      if (result instanceof Promise) result.catch(drop);
+      if (result instanceof Promise) result.then(() => this.opts.onEvent?.(event, true), drop);
+      else this.opts.onEvent?.(event, true);
     } catch (err) {
       drop(err);
     }

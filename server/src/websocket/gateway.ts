@@ -24,6 +24,11 @@ export interface GatewayOptions {
   /** Abnormal closes wait this long for a reconnect before the session counts as gone. */
   reconnectGraceMs?: number;
   heartbeatMs?: number;
+  /**
+   * Told about every received message (metrics): `event` is a known event name, or
+   * `unknown` / `malformed` / `binary` / `rate_limited`, so client input never mints names.
+   */
+  onEvent?(event: string, result: 'handled' | 'dropped'): void;
 }
 
 /**
@@ -97,6 +102,11 @@ export class WebSocketGateway {
         return handler(session, payload);
       },
       onClose: (clean) => this.onClose(session, connection, clean),
+      onEvent: (event, handled) => {
+        const known = Object.hasOwn(this.opts.handlers, event);
+        this.opts.onEvent?.(known ? event : 'unknown', known && handled ? 'handled' : 'dropped');
+      },
+      onDropped: (reason) => this.opts.onEvent?.(reason, 'dropped'),
     });
     this.connections.add(connection);
     // A dead socket waiting out its grace period is replaced silently; a live one is told.

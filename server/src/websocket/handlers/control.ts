@@ -8,23 +8,36 @@ const U16 = 0xffff;
 const U32 = 0xffffffff;
 const I16 = 0x7fff;
 
+/** Validates a payload fully and returns the input to apply, so bad input never takes control. */
+type InputParser = (body: Obj) => () => void;
+
+export interface ControlHandlerOptions {
+  /** Collects pointer moves of sessions that did not get control (`session/cursors`). */
+  inactiveCursors?: { record(session: Session, x: number, y: number): void };
+}
+
 /**
  * `control/*` events: requesting and releasing control, and the JSON input fallback for
  * clients without a data channel. Every input event first runs the request logic (§6).
  */
-export function controlHandlers(control: ControlPolicy, input: Input): EventTable {
-  const asHost = (session: Session): boolean => {
-    const outcome = control.request(session);
-    return outcome === 'granted' || outcome === 'already-host';
-  };
-  const moveFirst = (body: Obj) => {
+export function controlHandlers(control: ControlPolicy, input: Input, opts: ControlHandlerOptions = {}): EventTable {
+  const position = (body: Obj) => {
     const x = optionalInt(body, 'x', 0, U16);
     const y = optionalInt(body, 'y', 0, U16);
-    if (x !== undefined && y !== undefined) input.move(x, y);
+    return x !== undefined && y !== undefined ? { x, y } : null;
   };
-  const withInput = (apply: (body: Obj) => void) => (session: Session, payload: unknown) => {
-    const body = object(payload);
-    if (asHost(session)) apply(body);
+  const withInput = (parse: InputParser) => (session: Session, payload: unknown) => {
+    const apply = parse(object(payload));
+    if (control.inputAllowed(session)) apply();
+  };
+  /** Button/key events: an optional move first, then `press` with the validated code. */
+  const pressInput = (key: 'code' | 'keysym', press: (code: number) => void): InputParser => (body) => {
+    const at = position(body);
+    const code = int(body, key, 0, U32);
+    return () => {
+      if (at) input.move(at.x, at.y);
+      press(code);
+    };
   };
   return {
     'control/request': (session) => {
@@ -33,7 +46,13 @@ export function controlHandlers(control: ControlPolicy, input: Input): EventTabl
     'control/release': (session) => {
       control.release(session);
     },
-    'control/move': withInput((body) => input.move(int(body, 'x', 0, U16), int(body, 'y', 0, U16))),
+    'control/move': (session, payload) => {
+      const body = object(payload);
+      const x = int(body, 'x', 0, U16);
+      const y = int(body, 'y', 0, U16);
+      if (control.inputAllowed(session)) input.move(x, y);
+      else opts.inactiveCursors?.record(session, x, y);
+    },
     'control/scroll': withInput((body) => {
       let dx = int(body, 'delta_x', -I16, I16);
       let dy = int(body, 'delta_y', -I16, I16);
@@ -41,35 +60,24 @@ export function controlHandlers(control: ControlPolicy, input: Input): EventTabl
         dx = optionalInt(body, 'x', -I16, I16) ?? 0;
         dy = optionalInt(body, 'y', -I16, I16) ?? 0;
       }
-      input.scroll(dx, dy, optionalBool(body, 'control_key') ?? false);
+      const controlKey = optionalBool(body, 'control_key') ?? false;
+      return () => input.scroll(dx, dy, controlKey);
     }),
-    'control/buttondown': withInput((body) => {
-      moveFirst(body);
-      input.buttonDown(int(body, 'code', 0, U32));
-    }),
-    'control/buttonup': withInput((body) => {
-      moveFirst(body);
-      input.buttonUp(int(body, 'code', 0, U32));
-    }),
-    'control/buttonpress': withInput((body) => {
-      moveFirst(body);
-      const code = int(body, 'code', 0, U32);
-      input.buttonDown(code);
-      input.buttonUp(code);
-    }),
-    'control/keydown': withInput((body) => {
-      moveFirst(body);
-      input.keyDown(int(body, 'keysym', 0, U32));
-    }),
-    'control/keyup': withInput((body) => {
-      moveFirst(body);
-      input.keyUp(int(body, 'keysym', 0, U32));
-    }),
-    'control/keypress': withInput((body) => {
-      moveFirst(body);
-      const keysym = int(body, 'keysym', 0, U32);
-      input.keyDown(keysym);
-      input.keyUp(keysym);
-    }),
+    'control/buttondown': withInput(pressInput('code', (code) => input.buttonDown(code))),
+    'control/buttonup': withInput(pressInput('code', (code) => input.buttonUp(code))),
+    'control/buttonpress': withInput(
+      pressInput('code', (code) => {
+        input.buttonDown(code);
+        input.buttonUp(code);
+      }),
+    ),
+    'control/keydown': withInput(pressInput('keysym', (keysym) => input.keyDown(keysym))),
+    'control/keyup': withInput(pressInput('keysym', (keysym) => input.keyUp(keysym))),
+    'control/keypress': withInput(
+      pressInput('keysym', (keysym) => {
+        input.keyDown(keysym);
+        input.keyUp(keysym);
+      }),
+    ),
   };
 }

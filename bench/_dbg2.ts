@@ -1,0 +1,32 @@
+import dgram from 'node:dgram';
+import { spawn } from 'node:child_process';
+import { startServer } from './server-process.js';
+import { splitLaunchArgs } from '../server/src/capture/pipelines.js';
+const s = await startServer(['--capture.video.pipelines', '{"main":{"fps":"30"}}']);
+const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+const port = sock.address().port;
+const desc = `ximagesrc display-name=${s.display} use-damage=false show-pointer=false ! video/x-raw,framerate=30/1 ! videoconvert ! videorate ! video/x-raw,format=I420,framerate=30/1 ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream ! vp8enc target-bitrate=2765000 end-usage=cbr deadline=1 cpu-used=16 threads=2 lag-in-frames=0 error-resilient=partitions keyframe-max-dist=60 buffer-size=1000 buffer-initial-size=500 buffer-optimal-size=600 undershoot=95 ! rtpvp8pay picture-id-mode=15-bit pt=96 mtu=1200 ! udpsink host=127.0.0.1 port=${port} sync=false async=false`;
+const frames = new Map<number, { first: number; last: number; n: number; bytes: number }>();
+sock.on('message', (m) => {
+  const ts = m.readUInt32BE(4); const now = performance.now();
+  const f = frames.get(ts); if (f) { f.last = now; f.n++; f.bytes += m.length; } else frames.set(ts, { first: now, last: now, n: 1, bytes: m.length });
+});
+const g = spawn('gst-launch-1.0', splitLaunchArgs(desc), { env: { ...process.env, DISPLAY: s.display }, stdio: 'ignore', detached: true });
+await new Promise((r) => setTimeout(r, 10000));
+process.kill(-g.pid!, 'SIGKILL');
+const list = [...frames.entries()].sort((a, b) => a[1].first - b[1].first).slice(30);
+const t0 = list[0]!;
+// transit = arrival - rtp time (ms), relative
+const transit = list.map(([ts, f]) => f.first - ((ts - t0[0]) >>> 0) / 90);
+const base = Math.min(...transit);
+const rel = transit.map((t) => t - base).sort((a, b) => a - b);
+const q = (p: number) => rel[Math.floor(p * (rel.length - 1))]!.toFixed(1);
+console.log('frames/s', (list.length / ((list.at(-1)![1].first - t0[1].first) / 1000)).toFixed(1));
+console.log('transit above min: p50', q(0.5), 'p90', q(0.9), 'p99', q(0.99), 'max', q(1));
+const gaps = list.slice(1).map(([ts], i) => ((ts - list[i]![0]) >>> 0) / 90);
+const hist: Record<string, number> = {}; for (const gp of gaps) hist[Math.round(gp)] = (hist[Math.round(gp)] ?? 0) + 1;
+console.log('rtp ts gaps (ms):', hist);
+const big = list.filter(([, f]) => f.n > 5).map(([, f]) => `${f.n}p/${(f.last - f.first).toFixed(1)}ms`);
+console.log('multi-packet frames', big.slice(0, 10));
+sock.close(); await s.stop(); process.exit(0);

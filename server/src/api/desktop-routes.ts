@@ -1,0 +1,303 @@
+import type { Router } from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { koaBody } from 'koa-body';
+import type { File } from 'formidable';
+import { HttpError, badRequest, forbidden, internal } from '../errors.js';
+import { KeyboardMapError, MODIFIER_NAMES, type KeyboardModifiers } from '../desktop/keyboard.js';
+import type { DesktopRoom } from '../desktop/room.js';
+import { UploadNameError, uploadName, type IncomingFile } from '../desktop/upload.js';
+import type { Logger } from '../log.js';
+import type { SessionManager } from '../sessions/manager.js';
+import { requireAdmin, requireSession, sessionOf } from './auth.js';
+import type { SessionCookieOptions } from './cookie.js';
+import { requireCanAccessClipboard, requireCanHost, requireCanWatch, requireHost } from './guards.js';
+import { noContent, readJson, sendJson } from './http-util.js';
+
+/** Hard limits on one multipart upload. */
+export interface UploadLimits {
+  maxFiles: number;
+  /** Bytes per file. */
+  maxFileBytes: number;
+  /** Bytes of all files together; enforced while receiving, so no more ever reaches disk. */
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  maxFiles: 64,
+  maxFileBytes: 512 << 20,
+  maxTotalBytes: 1024 << 20,
+};
+
+/** Form fields (x, y) are tiny; anything beyond this is not a real client. */
+const MAX_FIELDS = 16;
+const MAX_FIELDS_BYTES = 64 << 10;
+
+export interface DesktopRoutesOptions {
+  sessions: SessionManager;
+  room: DesktopRoom;
+  cookie: SessionCookieOptions;
+  /** JSON body limit (`server.max_body`). */
+  maxBody: number;
+  /** `desktop.upload_drop`. */
+  uploadDrop: boolean;
+  /** `desktop.file_chooser_dialog`. */
+  fileChooserDialog: boolean;
+  uploadLimits?: UploadLimits;
+  logger: Logger;
+}
+
+const NO_CACHE = 'no-cache, no-store, must-revalidate';
+
+/**
+ * Room routes for the desktop (contract §3.3): clipboard, keyboard, screen, screenshots and
+ * screencast, uploads.
+ */
+export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): void {
+  const { sessions, room } = opts;
+  const { features } = room;
+  const auth = requireSession(sessions, opts.cookie);
+  const canHost = requireCanHost(sessions);
+  const host = requireHost(sessions);
+  const uploader = requireUploader(sessions);
+  const limits = opts.uploadLimits ?? DEFAULT_UPLOAD_LIMITS;
+  const parseMultipart = multipartParser(features.uploads.incomingDir, limits);
+  const failed = (what: string) => (err: unknown) => {
+    if (err instanceof HttpError) throw err;
+    opts.logger.error({ err }, `${what} failed`);
+    throw internal();
+  };
+
+  // ---- clipboard ----
+  router.get('/api/room/clipboard', auth, requireCanAccessClipboard, host, async (ctx: Context) => {
+    sendJson(ctx, 200, await features.clipboard.read().catch(failed('clipboard read')));
+  });
+
+  router.post('/api/room/clipboard', auth, requireCanAccessClipboard, host, async (ctx: Context) => {
+    const body = jsonObject(await readJson(ctx, opts.maxBody));
+    const content = { text: optional(body, 'text', 'string'), html: optional(body, 'html', 'string') };
+    await features.clipboard.write(content).catch(failed('clipboard write'));
+    noContent(ctx);
+  });
+
+  router.get('/api/room/clipboard/image.png', auth, requireCanAccessClipboard, host, async (ctx: Context) => {
+    const png = await features.clipboard.readImage().catch(failed('clipboard image read'));
+    sendImage(ctx, 'image/png', png);
+  });
+
+  // ---- keyboard ----
+  router.get('/api/room/keyboard/map', auth, canHost, async (ctx: Context) => {
+    sendJson(ctx, 200, await features.keyboard.map().catch(failed('keyboard map read')));
+  });
+
+  router.post('/api/room/keyboard/map', auth, canHost, host, async (ctx: Context) => {
+    const body = jsonObject(await readJson(ctx, opts.maxBody));
+    const layout = optional(body, 'layout', 'string') ?? '';
+    const variant = optional(body, 'variant', 'string') ?? '';
+    await features.keyboard.setMap({ layout, variant }).catch((err: unknown) => {
+      if (err instanceof KeyboardMapError) throw badRequest(err.message);
+      return failed('keyboard map change')(err);
+    });
+    noContent(ctx);
+  });
+
+  router.get('/api/room/keyboard/modifiers', auth, canHost, async (ctx: Context) => {
+    sendJson(ctx, 200, await features.keyboard.modifiers().catch(failed('keyboard modifiers read')));
+  });
+
+  router.post('/api/room/keyboard/modifiers', auth, canHost, host, async (ctx: Context) => {
+    const body = jsonObject(await readJson(ctx, opts.maxBody));
+    const patch: Partial<KeyboardModifiers> = {};
+    for (const name of MODIFIER_NAMES) {
+      const value = optional(body, name, 'boolean');
+      if (value !== undefined) patch[name] = value;
+    }
+    await features.keyboard.setModifiers(patch).catch(failed('keyboard modifiers change'));
+    noContent(ctx);
+  });
+
+  // ---- screen ----
+  router.get('/api/room/screen', auth, requireCanWatch, (ctx: Context) => {
+    sendJson(ctx, 200, room.screenSize());
+  });
+
+  router.post('/api/room/screen', auth, requireCanWatch, requireAdmin, async (ctx: Context) => {
+    const request = screenSize(await readJson(ctx, opts.maxBody));
+    await room.setScreen(request, sessionOf(ctx));
+    sendJson(ctx, 200, request);
+  });
+
+  router.get('/api/room/screen/configurations', auth, requireCanWatch, requireAdmin, (ctx: Context) => {
+    sendJson(ctx, 200, room.screenConfigurations());
+  });
+
+  router.get('/api/room/screen/cast.jpg', auth, requireCanWatch, async (ctx: Context) => {
+    sendImage(ctx, 'image/jpeg', await room.castImage(sessionOf(ctx)).catch(failed('screencast')));
+  });
+
+  router.get('/api/room/screen/shot.jpg', auth, requireCanWatch, requireAdmin, async (ctx: Context) => {
+    const raw = ctx.query.quality;
+    const asked = typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+    const quality = asked >= 0 && asked <= 100 ? asked : 90;
+    sendImage(ctx, 'image/jpeg', await features.screenshot(quality).catch(failed('screenshot')));
+  });
+
+  // ---- uploads ----
+  router.post('/api/room/upload/drop', auth, uploader, async (ctx: Context) => {
+    if (!opts.uploadDrop) throw badRequest('upload drop is disabled');
+    const form = await parseMultipart(ctx);
+    try {
+      const x = coordinate(form.fields.x);
+      if (x === null) throw badRequest('no X coordinate received');
+      const y = coordinate(form.fields.y);
+      if (y === null) throw badRequest('no Y coordinate received');
+      const files = namedFiles(form.files);
+      await room.drop(x, y, files);
+      noContent(ctx);
+    } finally {
+      await features.uploads.discard(form.all);
+    }
+  });
+
+  router.post('/api/room/upload/dialog', auth, uploader, async (ctx: Context) => {
+    if (!opts.fileChooserDialog) throw badRequest('file chooser dialog is disabled');
+    const form = await parseMultipart(ctx);
+    try {
+      const files = namedFiles(form.files);
+      await room.dialogUpload(files);
+      noContent(ctx);
+    } finally {
+      await features.uploads.discard(form.all);
+    }
+  });
+
+  router.delete('/api/room/upload/dialog', auth, uploader, async (ctx: Context) => {
+    if (!opts.fileChooserDialog) throw badRequest('file chooser dialog is disabled');
+    await room.closeDialog().catch(failed('file chooser dialog close'));
+    noContent(ctx);
+  });
+}
+
+/** Upload guard (§3.3): the host, or anyone who may host while implicit hosting is on. */
+function requireUploader(sessions: SessionManager): Middleware {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const session = sessionOf(ctx);
+    const allowed = sessions.host === session || (session.profile.can_host && sessions.settings.implicit_hosting);
+    if (!allowed) throw forbidden('without implicit hosting, only host can upload files');
+    await next();
+  };
+}
+
+function sendImage(ctx: Context, type: string, bytes: Buffer): void {
+  ctx.status = 200;
+  ctx.type = type;
+  ctx.set('Cache-Control', NO_CACHE);
+  ctx.body = bytes;
+}
+
+function jsonObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('unable to parse provided data');
+  return body as Record<string, unknown>;
+}
+
+function optional<T extends 'string' | 'boolean'>(
+  body: Record<string, unknown>,
+  key: string,
+  type: T,
+): (T extends 'string' ? string : boolean) | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) throw badRequest('unable to parse provided data');
+  return value as T extends 'string' ? string : boolean;
+}
+
+const U16 = 0xffff;
+
+/** ScreenSize body: integer width/height (1–65535) and 16-bit rate (0 allowed: means 60). */
+function screenSize(body: unknown): { width: number; height: number; rate: number } {
+  const o = jsonObject(body);
+  const int = (key: string, min: number) => {
+    const v = o[key] ?? 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > U16) throw badRequest('unable to parse provided data');
+    return v;
+  };
+  return { width: int('width', 1), height: int('height', 1), rate: int('rate', 0) };
+}
+
+interface ParsedForm {
+  fields: Record<string, string | string[]>;
+  /** The `files` parts. */
+  files: File[];
+  /** Every spooled file part, whatever its field: all of them are removed after the request. */
+  all: IncomingFile[];
+}
+
+/**
+ * Parses multipart/form-data into the upload folder's spool with hard limits. A body declared
+ * too large is refused before reading it; one that grows too large is cut off (413). Any other
+ * parse failure is the contract's `400 failed to parse multipart form`.
+ */
+function multipartParser(spoolDir: string, limits: UploadLimits) {
+  const FORM_OVERHEAD = 1 << 20;
+  const middleware = koaBody({
+    multipart: true,
+    json: false,
+    urlencoded: false,
+    text: false,
+    formidable: {
+      uploadDir: spoolDir,
+      maxFiles: limits.maxFiles,
+      maxFileSize: limits.maxFileBytes,
+      maxTotalFileSize: limits.maxTotalBytes,
+      maxFields: MAX_FIELDS,
+      maxFieldsSize: MAX_FIELDS_BYTES,
+      allowEmptyFiles: true,
+      minFileSize: 0,
+    },
+  });
+  return async (ctx: Context): Promise<ParsedForm> => {
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > limits.maxTotalBytes + FORM_OVERHEAD) throw tooLarge(ctx);
+    try {
+      await middleware(ctx, async () => {});
+    } catch (err) {
+      if ((err as { httpCode?: number }).httpCode === 413) throw tooLarge(ctx);
+      throw badRequest('failed to parse multipart form');
+    }
+    const files = ctx.request.files;
+    if (!ctx.is('multipart') || !files) throw badRequest('failed to parse multipart form');
+    const list = (v: File | File[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    const all = Object.values(files).flatMap(list);
+    return {
+      fields: (ctx.request.body ?? {}) as Record<string, string | string[]>,
+      files: list(files.files),
+      all: all.map((f) => ({ name: f.originalFilename ?? '', path: f.filepath })),
+    };
+  };
+}
+
+/** The rest of a refused body is not read: the connection is closed after the answer. */
+function tooLarge(ctx: Context): HttpError {
+  ctx.set('Connection', 'close');
+  return new HttpError(413, 'upload too large');
+}
+
+/** An integer form field, or null when absent or not an integer. */
+function coordinate(field: string | string[] | undefined): number | null {
+  const value = Array.isArray(field) ? field[0] : field;
+  if (value === undefined || !/^-?\d{1,10}$/.test(value.trim())) return null;
+  const n = Number(value.trim());
+  return Math.abs(n) <= 0x7fffffff ? n : null;
+}
+
+/** The `files` parts with checked names; `400` when there are none or a name is unusable. */
+function namedFiles(files: File[]): IncomingFile[] {
+  if (files.length === 0) throw badRequest('no files received');
+  return files.map((f) => {
+    try {
+      return { name: uploadName(f.originalFilename ?? ''), path: f.filepath };
+    } catch (err) {
+      if (err instanceof UploadNameError) throw badRequest(`invalid file name: ${err.message}`);
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * RTMP broadcast (contract §3.3 broadcast rows, §11.5 `capture.broadcast.*`): one supervised
+ * gst-launch that captures the X display (and PulseAudio when there is a server), encodes
+ * H.264 + AAC, muxes FLV and pushes it to an RTMP(S) URL.
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
+import { badRequest, internal, unprocessable } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SupervisedProcess } from '../process/supervisor.js';
+import { fillPlaceholders, splitLaunchArgs } from './pipelines.js';
+
+export interface BroadcastStatus {
+  is_active: boolean;
+  url?: string;
+}
+
+export interface BroadcastOptions {
+  /** X display, e.g. `:99`. */
+  display: string;
+  /** PulseAudio server (`unix:/path/native`); null broadcasts video only. */
+  pulseServer: string | null;
+  /** PulseAudio source (`capture.audio.device`). */
+  audioDevice: string;
+  /** kbit/s. */
+  audioBitrate: number;
+  /** kbit/s. */
+  videoBitrate: number;
+  /** x264 speed preset; unknown names fall back to veryfast. */
+  preset: string;
+  /** Custom gst-launch description with `{url}`, `{device}`, `{display}`, `{hostname}`; '' = built in. */
+  pipeline: string;
+  logger: Logger;
+  /** Told every time the status changes (start, stop, giving up after crashes). */
+  onStatus?(status: BroadcastStatus): void;
+  /** Base environment (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const X264_PRESETS = new Set([
+  'ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo',
+]);
+/** AAC encoders in order of preference; which exist depends on the installed plugin sets. */
+const AAC_ENCODERS = ['avenc_aac', 'voaacenc', 'fdkaacenc'];
+const FPS = 25;
+/** A pipeline that survives this long after PLAYING has connected to the server. */
+const SETTLE_MS = 500;
+const READY_TIMEOUT_MS = 10_000;
+
+/**
+ * Only characters that cannot end a gst-launch property value or start another element:
+ * the URL is spliced into a pipeline description.
+ */
+const SAFE_URL = /^rtmps?:\/\/[A-Za-z0-9._~:/?#@$&()*+,;=%[\]-]+$/;
+
+/** Validates a broadcast target; throws the contract's 400 errors. */
+export function checkBroadcastUrl(url: unknown): string {
+  if (typeof url !== 'string' || url === '') throw badRequest('missing broadcast URL');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badRequest('invalid broadcast URL');
+  }
+  if (!SAFE_URL.test(url) || !parsed.host || url.length > 2048) throw badRequest('invalid broadcast URL');
+  return url;
+}
+
+function gstElementExists(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('gst-inspect-1.0', ['--exists', name], (err) => resolve(!err));
+  });
+}
+
+export class Broadcast {
+  private proc: SupervisedProcess | null = null;
+  private url: string | undefined;
+  private aacEncoder: Promise<string | null> | null = null;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: BroadcastOptions) {
+    this.log = opts.logger;
+  }
+
+  status(): BroadcastStatus {
+    return this.url !== undefined ? { is_active: true, url: this.url } : { is_active: false };
+  }
+
+  /**
+   * Starts broadcasting to `url` and resolves once the pipeline plays. Throws 400 for a
+   * missing/invalid URL, 422 when already broadcasting, 500 when the pipeline fails to start.
+   */
+  async start(url: unknown): Promise<void> {
+    const target = checkBroadcastUrl(url);
+    if (this.url !== undefined) throw unprocessable('server is already broadcasting');
+    if (this.closed) throw internal('broadcast is shut down');
+    // Claimed before the first await so a concurrent start is refused.
+    this.url = target;
+    let proc: SupervisedProcess | null = null;
+    try {
+      const args = splitLaunchArgs(await this.description(target));
+      if (this.url !== target) return;
+      proc = new SupervisedProcess({
+        name: 'gst-broadcast',
+        command: 'gst-launch-1.0',
+        args,
+        env: this.env(),
+        logger: this.log,
+        // Piped so readiness can be read from it; drained by this no-op once ready.
+        onStdout: () => {},
+        ready: (child) => this.playing(child),
+      });
+      const own = proc;
+      own.on('failed', (reason) => {
+        if (this.proc !== own) return;
+        this.log.error({ reason }, 'broadcast pipeline gave up');
+        this.proc = null;
+        this.url = undefined;
+        this.opts.onStatus?.(this.status());
+      });
+      this.proc = own;
+      this.log.info({ host: new URL(target).host }, 'starting broadcast');
+      await own.start();
+    } catch (err) {
+      if (this.url === target) {
+        this.proc = null;
+        this.url = undefined;
+      }
+      await proc?.close();
+      this.log.error({ err }, 'broadcast did not start');
+      throw internal('unable to start broadcast');
+    }
+    if (this.proc === proc) this.opts.onStatus?.(this.status());
+  }
+
+  /** Stops broadcasting; 422 when there is nothing to stop. */
+  async stop(): Promise<void> {
+    if (this.url === undefined) throw unprocessable('server is not broadcasting');
+    const proc = this.proc;
+    this.proc = null;
+    this.url = undefined;
+    await proc?.close();
+    this.log.info('broadcast stopped');
+    this.opts.onStatus?.(this.status());
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...(this.opts.env ?? process.env), DISPLAY: this.opts.display };
+    if (this.opts.pulseServer) env.PULSE_SERVER = this.opts.pulseServer;
+    return env;
+  }
+
+  /** Resolves once gst-launch reports PLAYING and is still alive a moment later. */
+  private playing(child: ChildProcess): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => reject(new Error('broadcast pipeline did not reach PLAYING')), READY_TIMEOUT_MS);
+      const onData = (chunk: Buffer) => {
+        seen = (seen + chunk.toString('utf8')).slice(-256);
+        if (!seen.includes('Setting pipeline to PLAYING')) return;
+        child.stdout?.off('data', onData);
+        clearTimeout(timer);
+        // A refused connection fails right after PLAYING; the supervisor's exit race catches it.
+        setTimeout(resolve, SETTLE_MS);
+      };
+      child.stdout?.on('data', onData);
+    });
+  }
+
+  private async description(url: string): Promise<string> {
+    const { opts } = this;
+    if (opts.pipeline.trim()) {
+      return fillPlaceholders(opts.pipeline.trim(), {
+        url,
+        device: opts.audioDevice,
+        display: opts.display,
+        hostname: hostname(),
+      });
+    }
+    let preset = opts.preset;
+    if (!X264_PRESETS.has(preset)) {
+      this.log.warn({ preset }, 'unknown x264 preset; using veryfast');
+      preset = 'veryfast';
+    }
+    const video =
+      `ximagesrc display-name=${opts.display} show-pointer=true use-damage=false ! video/x-raw,framerate=${FPS}/1 ` +
+      `! videoconvert ! queue ! x264enc bitrate=${opts.videoBitrate} key-int-max=${FPS * 2} byte-stream=true ` +
+      `tune=zerolatency speed-preset=${preset} ! video/x-h264,profile=main ! h264parse ! queue ` +
+      `! flvmux name=mux streamable=true ! rtmp2sink location=${url}`;
+    const aac = opts.pulseServer ? await this.aac() : null;
+    if (!aac) return video;
+    const audio =
+      `pulsesrc device=${opts.audioDevice} ! audioconvert ! audioresample ! audio/x-raw,rate=44100,channels=2 ` +
+      `! queue ! ${aac} bitrate=${opts.audioBitrate * 1000} ! aacparse ! queue ! mux.`;
+    return `${video} ${audio}`;
+  }
+
+  /** The first AAC encoder installed; null (video only, with a warning) when there is none. */
+  private aac(): Promise<string | null> {
+    this.aacEncoder ??= (async () => {
+      for (const name of AAC_ENCODERS) if (await gstElementExists(name)) return name;
+      this.log.warn('no AAC encoder installed; broadcasting video only');
+      return null;
+    })();
+    return this.aacEncoder;
+  }
+
+  /** Stops the pipeline without announcing it; idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const proc = this.proc;
+    this.proc = null;
+    this.url = undefined;
+    await proc?.close();
+  }
+}

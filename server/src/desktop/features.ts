@@ -1,0 +1,104 @@
+import type { Logger } from '../log.js';
+import { Clipboard } from './clipboard.js';
+import type { Desktop, ScreenSize } from './desktop.js';
+import { FileChooser } from './file-chooser.js';
+import { Keyboard } from './keyboard.js';
+import { listScreenModes } from './screen-modes.js';
+import { Screencast, frameIntervalMs, screenshotJpeg } from './screenshot.js';
+import { Uploads } from './upload.js';
+import type { X11Client } from './x11-client.js';
+import { X11Link } from './x11-link.js';
+
+export interface DesktopFeaturesOptions {
+  desktop: Desktop;
+  logger: Logger;
+  screencast: { enabled: boolean; rate: string; quality: number };
+  /** Watch for file chooser dialogs (`desktop.file_chooser_dialog`). */
+  fileChooserDialog: boolean;
+  /** Parent folder of the upload folder (default: the OS temp directory). */
+  uploadParent?: string;
+}
+
+/**
+ * What the room does with the desktop besides streaming it and injecting input: keyboard
+ * layout and modifiers, clipboard, screenshots and screencast, screen configurations,
+ * uploads and file chooser dialogs. Uses an X connection of its own (reconnected like the
+ * desktop's), so a large screenshot never delays input and the dialog watcher's event mask
+ * does not replace the desktop's.
+ */
+export class DesktopFeatures {
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly link: X11Link,
+    readonly keyboard: Keyboard,
+    readonly clipboard: Clipboard,
+    /** null when `capture.screencast.enabled` is off. */
+    readonly screencast: Screencast | null,
+    readonly uploads: Uploads,
+    /** null when `desktop.file_chooser_dialog` is off. */
+    readonly fileChooser: FileChooser | null,
+    /** The display's screen configurations, read once at start (modes do not change). */
+    readonly screenModes: ScreenSize[],
+  ) {}
+
+  static async start(opts: DesktopFeaturesOptions): Promise<DesktopFeatures> {
+    const { desktop } = opts;
+    const logger = opts.logger.child({ module: 'desktop-features' });
+    const link = new X11Link({ display: desktop.display, logger });
+    const clipboard = new Clipboard({ display: desktop.display, logger: logger.child({ module: 'clipboard' }) });
+    const fileChooser = opts.fileChooserDialog ? new FileChooser({ logger: logger.child({ module: 'file-chooser' }) }) : null;
+    let uploads: Uploads | null = null;
+    try {
+      const attach = (client: X11Client) => {
+        clipboard.attach(client).catch((err: unknown) => logger.warn({ err }, 'clipboard changes not watched'));
+        fileChooser?.attach(client).catch((err: unknown) => logger.warn({ err }, 'file chooser dialogs not watched'));
+      };
+      link.on('connected', attach);
+      await link.open();
+      const keyboard = new Keyboard({ display: desktop.display, client: () => link.client });
+      const screencast = opts.screencast.enabled
+        ? new Screencast({
+            grab: async () => screenshotJpeg(connected(link), opts.screencast.quality),
+            intervalMs: frameIntervalMs(opts.screencast.rate),
+            logger: logger.child({ module: 'screencast' }),
+          })
+        : null;
+      uploads = await Uploads.create({ logger, parent: opts.uploadParent });
+      const modes = await listScreenModes(desktop.display, desktop.screenSize().rate).catch((err: unknown) => {
+        logger.warn({ err }, 'screen configurations unknown; offering the current size only');
+        return [desktop.screenSize()];
+      });
+      return new DesktopFeatures(link, keyboard, clipboard, screencast, uploads, fileChooser, modes);
+    } catch (err) {
+      clipboard.close();
+      fileChooser?.close();
+      await uploads?.close();
+      await link.close();
+      throw err;
+    }
+  }
+
+  /** JPEG of the screen now. */
+  async screenshot(quality: number): Promise<Buffer> {
+    return screenshotJpeg(connected(this.link), quality);
+  }
+
+  /** Stops the screencast, the clipboard owner and the watchers, removes the upload folder; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.screencast?.close();
+      this.fileChooser?.close();
+      this.clipboard.close();
+      await this.uploads.close();
+      await this.link.close();
+    })();
+    return this.closing;
+  }
+}
+
+function connected(link: X11Link): X11Client {
+  const client = link.client;
+  if (!client) throw new Error('X display not connected');
+  return client;
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Logger } from '../log.js';
+
+/** A file received from a client, spooled to disk under the upload folder. */
+export interface IncomingFile {
+  /** The name the client gave it; checked with uploadName() before use. */
+  name: string;
+  /** Where the spooled bytes are. */
+  path: string;
+}
+
+/** A client file name that cannot be used as a plain file name. */
+export class UploadNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadNameError';
+  }
+}
+
+const MAX_NAME_BYTES = 255;
+
+/**
+ * Accepts a client-supplied file name only if it is a plain name: no path separators of
+ * either kind, no NUL or other control characters, not `.`/`..` or empty, at most 255
+ * bytes. Hostile names are refused rather than cleaned up, so what lands on the desktop is
+ * exactly what the user sent or nothing.
+ */
+export function uploadName(name: string): string {
+  if (name === '' || name === '.' || name === '..') throw new UploadNameError('empty or relative file name');
+  if (name.includes('/') || name.includes('\\')) throw new UploadNameError('file name contains a path separator');
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new UploadNameError('file name contains control characters');
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new UploadNameError('file name too long');
+  return name;
+}
+
+export interface UploadsOptions {
+  logger: Logger;
+  /** Parent of the upload folder (default: the OS temp directory). */
+  parent?: string;
+}
+
+/**
+ * The upload folder of this server (a fresh directory under the temp dir, removed on close):
+ *
+ * - dropped files land directly in it: that is "the desktop" for our window-manager-only
+ *   session, which has no file manager or desktop icons to put them on; the pointer goes to
+ *   the drop point so the user can act on them there;
+ * - files for a file chooser dialog go to a fresh sub-folder per upload, so the dialog can
+ *   be pointed at that folder and select everything in it;
+ * - multipart parts are spooled to `.incoming` inside it, so nothing a client sends is ever
+ *   written outside this folder.
+ */
+export class Uploads {
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    /** The upload folder (drop target). */
+    readonly dir: string,
+    /** Where multipart parts are written while a request is parsed. */
+    readonly incomingDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  static async create(opts: UploadsOptions): Promise<Uploads> {
+    const dir = await mkdtemp(join(opts.parent ?? tmpdir(), 'neko-upload-'));
+    const incoming = join(dir, '.incoming');
+    await mkdir(incoming, { mode: 0o700 });
+    opts.logger.info({ dir }, 'upload folder ready');
+    return new Uploads(dir, incoming, opts.logger);
+  }
+
+  /** Moves dropped files into the upload folder; returns where each one landed. */
+  async drop(files: IncomingFile[]): Promise<string[]> {
+    return this.place(files, this.dir);
+  }
+
+  /** Moves files into a new sub-folder for a file chooser dialog; returns that folder. */
+  async dialogBatch(files: IncomingFile[]): Promise<string> {
+    const dir = join(this.dir, `.dialog-${randomBytes(6).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    await this.place(files, dir);
+    return dir;
+  }
+
+  /** Deletes spooled parts that were not placed (a refused or failed request). */
+  async discard(files: IncomingFile[]): Promise<void> {
+    await Promise.all(files.map((f) => rm(f.path, { force: true })));
+  }
+
+  /** Removes the upload folder and everything in it; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= rm(this.dir, { recursive: true, force: true }).then(
+      () => this.logger.debug({ dir: this.dir }, 'upload folder removed'),
+      (err: unknown) => this.logger.warn({ err, dir: this.dir }, 'upload folder not removed'),
+    );
+    return this.closing;
+  }
+
+  private async place(files: IncomingFile[], dir: string): Promise<string[]> {
+    const names = files.map((f) => uploadName(f.name));
+    const placed: string[] = [];
+    for (const [i, file] of files.entries()) placed.push(await this.placeOne(file.path, dir, names[i]!));
+    return placed;
+  }
+
+  /**
+   * Never replaces an existing file: a taken name gets " (1)", " (2)", … before its
+   * extension. link() fails on an existing target, so two uploads cannot race for a name;
+   * the spool folder is inside the upload folder, so source and target share a filesystem.
+   */
+  private async placeOne(source: string, dir: string, name: string): Promise<string> {
+    const ext = extname(name);
+    const stem = ext && ext !== name ? name.slice(0, -ext.length) : name;
+    for (let n = 0; n < 1000; n++) {
+      const target = join(dir, n === 0 ? name : `${stem} (${n})${ext}`);
+      try {
+        await link(source, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw err;
+      }
+      await unlink(source);
+      return target;
+    }
+    throw new Error(`no free name for ${name} in ${dir}`);
+  }
+}

@@ -1,0 +1,71 @@
+import type { Router } from '@koa/router';
+import type { Middleware } from 'koa';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { SessionManager } from '../sessions/manager.js';
+import type { Session } from '../sessions/session.js';
+import type { EventTable } from '../websocket/gateway.js';
+import { ChatPlugin } from './chat.js';
+import { mountChatRoutes } from './chat-routes.js';
+import { FileTransferPlugin } from './filetransfer.js';
+import { mountFileTransferRoutes } from './filetransfer-routes.js';
+import { mountOpenInAppRoutes, OpenInAppPlugin } from './openinapp.js';
+
+/** The built-in plugins (contract §10) as one unit the composition root wires in. */
+export interface Plugins {
+  readonly chat: ChatPlugin;
+  readonly fileTransfer: FileTransferPlugin;
+  readonly openInApp: OpenInAppPlugin;
+  /** Their WebSocket events. */
+  handlers(): EventTable;
+  /** Connect-time init events, in the contract's order (§5.2 step 5). */
+  readonly inits: Array<(session: Session) => void>;
+  mount(router: Router, auth: Middleware, maxBody: number): void;
+  close(): void;
+}
+
+export interface PluginDeps {
+  sessions: SessionManager;
+  /** X display links are opened on. */
+  display: string;
+  log(module: string): Logger;
+}
+
+export async function startPlugins(config: Config, deps: PluginDeps): Promise<Plugins> {
+  const { sessions } = deps;
+  const chat = new ChatPlugin({ enabled: config.chat.enabled, sessions, logger: deps.log('chat') });
+  const ft = config.filetransfer;
+  const fileTransfer = await FileTransferPlugin.start({
+    enabled: ft.enabled,
+    dir: ft.dir,
+    refreshIntervalMs: ft.refresh_interval,
+    userDownload: ft.user_download,
+    userUpload: ft.user_upload,
+    userDelete: ft.user_delete,
+    sessions,
+    logger: deps.log('filetransfer'),
+  });
+  const openInApp = new OpenInAppPlugin({
+    enabled: config.openinapp.enabled,
+    command: config.openinapp.open_command,
+    display: deps.display,
+    sessions,
+    logger: deps.log('openinapp'),
+  });
+  return {
+    chat,
+    fileTransfer,
+    openInApp,
+    handlers: () => ({ ...chat.handlers(), ...fileTransfer.handlers() }),
+    inits: [(s) => fileTransfer.init(s), (s) => chat.init(s), (s) => openInApp.init(s)],
+    mount(router, auth, maxBody) {
+      mountChatRoutes(router, { chat, auth, maxBody });
+      mountFileTransferRoutes(router, { plugin: fileTransfer, auth, logger: deps.log('filetransfer') });
+      mountOpenInAppRoutes(router, { plugin: openInApp, auth, maxBody });
+    },
+    close() {
+      fileTransfer.close();
+      openInApp.close();
+    },
+  };
+}

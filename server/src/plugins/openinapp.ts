@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { sessionOf } from '../api/auth.js';
+import { readJson, sendJson } from '../api/http-util.js';
+import { badRequest, forbidden } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SessionManager } from '../sessions/manager.js';
+import type { Session } from '../sessions/session.js';
+import { pluginAllows } from './permissions.js';
+
+const MAX_URL_LENGTH = 4096;
+
+export interface OpenInAppOptions {
+  /** `openinapp.enabled`. */
+  enabled: boolean;
+  /** `openinapp.open_command`: program and leading arguments; the link is appended. */
+  command: string;
+  /** X display the link opens on. */
+  display: string;
+  sessions: SessionManager;
+  logger: Logger;
+}
+
+/**
+ * The open-in-app plugin (contract §10.3): opens an http(s) link with a desktop command.
+ * The link is one argv entry, never shell text.
+ */
+export class OpenInAppPlugin {
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(private readonly opts: OpenInAppOptions) {}
+
+  enabledFor(session: Session): boolean {
+    return pluginAllows(this.opts.enabled, this.opts.sessions, session, 'openinapp.enabled');
+  }
+
+  /** Connect-time `openinapp/init`. */
+  init(session: Session): void {
+    session.send('openinapp/init', { enabled: this.enabledFor(session) });
+  }
+
+  /** The host, or anyone who could become host by acting (implicit hosting). */
+  mayOpen(session: Session): boolean {
+    const { sessions } = this.opts;
+    return sessions.host === session || (session.profile.can_host && sessions.settings.implicit_hosting);
+  }
+
+  open(link: string, by: Session): void {
+    const [program, ...args] = this.opts.command.trim().split(/\s+/);
+    if (!program) throw new Error('openinapp.open_command is empty');
+    const child = spawn(program, [...args, link], {
+      env: { ...process.env, DISPLAY: this.opts.display },
+      stdio: 'ignore',
+      detached: true,
+    });
+    this.children.add(child);
+    child.on('error', (err) => this.opts.logger.error({ err: err.message, program }, 'cannot run the open command'));
+    child.on('exit', () => this.children.delete(child));
+    this.opts.logger.info({ session_id: by.id, link }, 'link opened');
+  }
+
+  /** Ends open commands still running (their process groups); idempotent. */
+  close(): void {
+    for (const child of this.children) {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    this.children.clear();
+  }
+}
+
+function httpLink(body: unknown): string {
+  const text = (body as { text?: unknown } | null)?.text;
+  if (typeof body !== 'object' || typeof text !== 'string') throw badRequest('unable to parse provided data');
+  if (text.length > MAX_URL_LENGTH) throw badRequest('invalid URL');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badRequest('invalid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('only http and https links can be opened');
+  return url.href;
+}
+
+/** `POST /api/openinapp/openlink`. */
+export function mountOpenInAppRoutes(router: Router, opts: { plugin: OpenInAppPlugin; auth: Middleware; maxBody: number }): void {
+  const { plugin } = opts;
+  router.post('/api/openinapp/openlink', opts.auth, async (ctx: Context) => {
+    const session = sessionOf(ctx);
+    if (!plugin.enabledFor(session)) throw forbidden('openinapp is disabled');
+    if (!plugin.mayOpen(session)) throw forbidden('only the host can open links');
+    plugin.open(httpLink(await readJson(ctx, opts.maxBody)), session);
+    sendJson(ctx, 200, null);
+  });
+}

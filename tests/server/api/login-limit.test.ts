@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { LoginLimiter } from '../../../server/src/api/login-limit.js';
+import { silentLogger } from '../../../server/src/log.js';
+import type { App } from '../../../server/src/main.js';
+import { api } from '../../helpers/api.js';
+import { startApp } from '../../helpers/app.js';
+
+describe('LoginLimiter', () => {
+  const clock = () => {
+    let t = 1_000_000;
+    return { now: () => t, advance: (ms: number) => (t += ms) };
+  };
+
+  test('refuses after N failures until the oldest one leaves the window', () => {
+    const c = clock();
+    const limiter = new LoginLimiter({ maxFailures: 3, windowMs: 60_000, proxy: false, logger: silentLogger(), now: c.now });
+    limiter.recordFailure('a');
+    c.advance(10_000);
+    limiter.recordFailure('a');
+    assert.equal(limiter.retryAfter('a'), 0, 'two failures are fine');
+    limiter.recordFailure('a');
+    assert.equal(limiter.retryAfter('a'), 50, 'the first failure leaves the window in 50 s');
+    assert.equal(limiter.retryAfter('b'), 0, 'other addresses are not affected');
+    c.advance(50_000);
+    assert.equal(limiter.retryAfter('a'), 0, 'resets once the window passed');
+    c.advance(60_000);
+    assert.equal(limiter.retryAfter('a'), 0, 'still fine');
+    assert.equal(limiter.size, 0, 'an address whose failures all expired is forgotten');
+  });
+
+  test('memory stays bounded: the stalest addresses are evicted first', () => {
+    const c = clock();
+    const limiter = new LoginLimiter({ maxFailures: 1, maxAddresses: 100, proxy: false, logger: silentLogger(), now: c.now });
+    for (let i = 0; i < 1000; i++) {
+      limiter.recordFailure(`10.0.${i >> 8}.${i & 255}`);
+      c.advance(1);
+    }
+    assert.equal(limiter.size, 100);
+    assert.ok(limiter.retryAfter('10.0.3.231') > 0, 'the most recent address is still limited');
+    assert.equal(limiter.retryAfter('10.0.0.0'), 0, 'the oldest one was evicted');
+  });
+});
+
+function attempt(app: App, password: string, headers: Record<string, string> = {}) {
+  const req = api(app.url).post('/api/login');
+  for (const [k, v] of Object.entries(headers)) req.set(k, v);
+  return req.send({ username: 'eve', password });
+}
+
+describe('login rate limit behind a proxy (server.proxy)', () => {
+  let app: App;
+  before(async () => {
+    app = await startApp(['--capture.video.ids', 'main', '--server.proxy']);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('10 failures from one address, then 429 with Retry-After; other addresses unaffected', async () => {
+    const eve = { 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' };
+    for (let i = 0; i < 10; i++) await attempt(app, 'wrong', eve).expect(401);
+    const limited = await attempt(app, 'wrong', eve).expect(429);
+    assert.equal(limited.body.code, 429);
+    assert.equal(typeof limited.body.message, 'string');
+    const retry = Number(limited.headers['retry-after']);
+    assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After ${limited.headers['retry-after']}`);
+    await attempt(app, 'neko', eve).expect(429);
+    await attempt(app, 'neko', { 'X-Real-IP': '203.0.113.7' }).expect(429);
+
+    await attempt(app, 'wrong', { 'X-Forwarded-For': '198.51.100.1' }).expect(401);
+    await attempt(app, 'neko', { 'X-Forwarded-For': '198.51.100.1' }).expect(200);
+  });
+
+  test('successful logins do not count', async () => {
+    const ok = { 'X-Real-IP': '192.0.2.55' };
+    for (let i = 0; i < 15; i++) await attempt(app, 'neko', ok).expect(200);
+    for (let i = 0; i < 10; i++) await attempt(app, 'wrong', ok).expect(401);
+    await attempt(app, 'wrong', ok).expect(429);
+  });
+
+  test('only wrong credentials count, not malformed requests', async () => {
+    const addr = { 'X-Real-IP': '192.0.2.66' };
+    for (let i = 0; i < 12; i++) {
+      await api(app.url).post('/api/login').set(addr).set('content-type', 'application/json').send('{').expect(400);
+    }
+    await attempt(app, 'neko', addr).expect(200);
+  });
+});
+
+describe('login rate limit without a proxy', () => {
+  let app: App;
+  before(async () => {
+    app = await startApp(['--capture.video.ids', 'main']);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('forwarding headers are ignored: spoofing them does not reset the budget', async () => {
+    for (let i = 0; i < 10; i++) await attempt(app, 'wrong', { 'X-Forwarded-For': `198.51.100.${i}` }).expect(401);
+    const res = await attempt(app, 'wrong', { 'X-Forwarded-For': '198.51.100.200' }).expect(429);
+    assert.deepEqual(Object.keys(res.body), ['code', 'message']);
+    assert.ok(res.headers['retry-after'], 'Retry-After present');
+  });
+});
