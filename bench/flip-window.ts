@@ -14,11 +14,21 @@ export class FlipWindow {
   /** performance.now() of each KeyPress that reached the window, in order. */
   readonly presses: number[] = [];
 
+  private repaint: () => void = () => {};
+
   private constructor(
     private readonly client: X11Client,
     /** Centre of the window on the screen. */
     readonly centre: { x: number; y: number },
   ) {}
+
+  /** Flips the colour without a key (for timing the picture path alone); returns when. */
+  toggle(): number {
+    const at = performance.now();
+    this.white = !this.white;
+    this.repaint();
+    return at;
+  }
 
   static async open(display: string, size = 256, timeoutMs = 5000): Promise<FlipWindow> {
     const client = await X11Client.connect(display, { timeoutMs });
@@ -32,14 +42,17 @@ export class FlipWindow {
       const win = new FlipWindow(client, { x: x + (size >> 1), y: y + (size >> 1) });
       let mapped!: () => void;
       const isMapped = new Promise<void>((resolve) => (mapped = resolve));
+      win.repaint = () => {
+        raw.ChangeWindowAttributes(wid, { backgroundPixel: win.white ? screen.white_pixel : screen.black_pixel });
+        raw.ClearArea(wid, 0, 0, 0, 0, 0);
+      };
       client.on('event', (ev) => {
         if (ev.wid !== wid) return;
         if (ev.name === 'MapNotify') mapped();
         else if (ev.name === 'KeyPress') {
           win.presses.push(performance.now());
           win.white = !win.white;
-          raw.ChangeWindowAttributes(wid, { backgroundPixel: win.white ? screen.white_pixel : screen.black_pixel });
-          raw.ClearArea(wid, 0, 0, 0, 0, 0);
+          win.repaint();
         }
       });
       raw.CreateWindow(wid, client.root, x, y, size, size, 0, 0, 0, 0, {

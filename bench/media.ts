@@ -14,6 +14,7 @@ import wrtc from '@roamhq/wrtc';
 import { decodeServerMessage, encodeClientMessage } from '../server/src/webrtc/datachannel.js';
 import { near, pixel, Viewer, type Frame } from '../tests/helpers/viewer.js';
 import { lockPid } from '../tests/helpers/x11.js';
+import { probeEncoder } from './encoder-probe.js';
 import { FlipWindow, withTimeout } from './flip-window.js';
 import { alive, cmdline, CpuWindow, readProc } from './proc.js';
 import { startServer, stopAllServers, type ServerProcess } from './server-process.js';
@@ -23,6 +24,7 @@ const COLD_RUNS = 3;
 const WARM_RUNS = 5;
 const FLIP_SAMPLES = 40;
 const FLIP_SPACING_MS = 250;
+const ENCODER_SAMPLES = 30;
 const WINDOW_MS = 10_000;
 const FANOUT_VIEWERS = 5;
 const KEYSYM = 0x61; // 'a': mapped on every keyboard layout, harmless
@@ -328,7 +330,10 @@ async function wrtcDecodes(codec: string): Promise<boolean> {
 function serverWarnings(server: ServerProcess): string[] {
   return server.logs
     .filter((l) => typeof l.level === 'number' && l.level >= 40)
-    .map((l) => `${String(l.module ?? '')}: ${String(l.msg)}`);
+    .map((l) => {
+      const err = l.err as { message?: string } | undefined;
+      return `${String(l.module ?? '')}: ${String(l.msg)}${err?.message ? ` (${err.message})` : ''}`;
+    });
 }
 
 function pipelineOf(server: ServerProcess): string | undefined {
@@ -406,6 +411,17 @@ async function benchCodec(codec: string, full: boolean): Promise<void> {
   for (const w of serverWarnings(server).slice(0, 5)) footer.push(`${tag} server warning: ${w}`);
 
   await Promise.all([...viewers].map(closeViewer));
+  if (full && codec === 'vp8' && pipeline) {
+    // Alone on the machine's cores: the server's encoder has to be gone first.
+    await waitEncodersIdle(server);
+    const probe = await probeEncoder(server.display, pipeline, flip, ENCODER_SAMPLES, FLIP_SPACING_MS);
+    const lost = probe.missed ? `, ${probe.missed} missed` : '';
+    section(`${tag} encoder alone (same pipeline, no server, no viewer)`);
+    row(`repaint -> complete encoded frame p50 (${probe.latency.length} samples${lost})`, ms(median(probe.latency)));
+    row('repaint -> complete encoded frame p95', ms(quantile(probe.latency, 0.95)));
+    row('encoder output frames/s', probe.fps.toFixed(1), `${FPS}`, probe.fps >= FPS * 0.95);
+    row('frame size: unchanged screen / after a flip', `${probe.staticBytes} / ${probe.flipBytes} B`);
+  }
   windows.delete(flip);
   await withTimeout(flip.close(), 2000, 'X client close').catch(() => undefined);
   servers.delete(server);

@@ -61,6 +61,8 @@ export function startServer(flags: string[], timeoutMs = 30_000): Promise<Server
       '--desktop.window_manager', '',
       '--desktop.app', '',
       '--webrtc.iceservers.frontend', '[{"urls":["stun:127.0.0.1:3478"]}]',
+      // No public address lookup: the bench stays on loopback.
+      '--webrtc.ip_retrieval_url', '',
       ...flags,
     ],
     { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -20,6 +20,10 @@ import { InactiveCursors } from './sessions/cursors.js';
 import { messagingHandlers } from './websocket/handlers/messaging.js';
 import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
+import { DesktopFeatures } from './desktop/features.js';
+import { DesktopRoom } from './desktop/room.js';
+import { mountDesktopRoutes } from './api/desktop-routes.js';
+import { desktopHandlers } from './websocket/handlers/desktop.js';
 import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMemberProvider } from './members/index.js';
@@ -35,7 +39,11 @@ import { controlHandlers } from './websocket/handlers/control.js';
 import { signalHandlers } from './websocket/handlers/signal.js';
 import { systemHandlers } from './websocket/handlers/system.js';
 import { sendConnectSequence } from './websocket/init.js';
-import { iceSettings } from './webrtc/ice-config.js';
+import { iceSettings, muxAddresses, resolveNat1to1 } from './webrtc/ice-config.js';
+import { CursorWatcher } from './desktop/cursor.js';
+import { CursorBroadcaster } from './webrtc/cursor.js';
+import { IceMux } from './webrtc/ice-mux.js';
+import { Microphone } from './webrtc/microphone.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -45,6 +53,8 @@ export interface App {
   readonly desktop: Desktop;
   readonly capture: Capture;
   readonly webrtc: WebRTCManager;
+  /** Keyboard, clipboard, screen, screenshots, uploads as the room uses them. */
+  readonly room: DesktopRoom;
   /** Every REST route of every module (the contract test walks it). */
   readonly router: Router;
   /** `http://host:port` the server listens on. */
@@ -129,6 +139,19 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       logger,
     });
     closers.push(() => capture.close());
+    // The stream follows the screen: a new size (ours or anyone's xrandr) restarts the encoders.
+    desktop.on('screen', (size) => {
+      capture.setScreen(size).catch((err: unknown) => logger.error({ err }, 'capture not restarted at the new screen size'));
+    });
+    const desktopFeatures = await DesktopFeatures.start({
+      desktop,
+      logger,
+      screencast: config.capture.screencast,
+      fileChooserDialog: config.desktop.file_chooser_dialog,
+    });
+    closers.push(() => desktopFeatures.close());
+    const room = new DesktopRoom({ sessions, desktop, features: desktopFeatures, logger: log('desktop-room') });
+    closers.push(() => room.close());
     const broadcast = new Broadcast({
       display: config.capture.video.display || desktop.display,
       pulseServer: desktop.pulseServer,
@@ -150,15 +173,61 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     const inactiveCursors = new InactiveCursors({ sessions, logger: log('cursors') });
     closers.push(() => inactiveCursors.close());
 
-    const dataInput = new DataInput({ sessions, input: desktop.input, logger: log('datachannel'), inactiveCursors });
+    // Viewers draw the cursor themselves; without XFIXES they simply get no cursor messages.
+    const cursorWatcher = await CursorWatcher.start({ display: desktop.display, logger }).catch((err: unknown) => {
+      logger.warn({ module: 'cursor', err }, 'cursor tracking unavailable');
+      return null;
+    });
+    if (cursorWatcher) closers.push(() => cursorWatcher.close());
+    const cursor = cursorWatcher ? new CursorBroadcaster({ sessions, source: cursorWatcher, logger: log('cursor') }) : null;
+    if (cursor) closers.push(() => cursor.close());
+    const dataInput = new DataInput({
+      sessions,
+      input: desktop.input,
+      logger: log('datachannel'),
+      inactiveCursors,
+      cursor: cursor ?? undefined,
+    });
     const ice = iceSettings(config);
+    const nat1to1 = await resolveNat1to1(config, log('webrtc'));
+    const mux = ice.udpMux || ice.tcpMux
+      ? await IceMux.listen({ udpPort: ice.udpMux, tcpPort: ice.tcpMux, addresses: muxAddresses(nat1to1), logger: log('webrtc') })
+      : null;
+    if (mux) closers.push(() => mux.close());
+    const microphone = config.capture.microphone.enabled && desktop.pulseServer
+      ? new Microphone({
+          pulseServer: desktop.pulseServer,
+          device: config.capture.microphone.device,
+          codec: capture.audioCodec,
+          logger: log('webrtc'),
+        })
+      : null;
+    if (microphone) closers.push(() => microphone.close());
+    const estimator = config.webrtc.estimator;
     const webrtc = new WebRTCManager({
       sessions,
       media: capture,
       logger: log('webrtc'),
       ...ice,
+      nat1to1,
+      mux,
+      microphone,
+      estimator: {
+        enabled: estimator.enabled,
+        passive: estimator.passive,
+        debug: estimator.debug,
+        readIntervalMs: estimator.read_interval,
+        initialBitrate: estimator.initial_bitrate,
+        stableMs: estimator.stable_duration,
+        unstableMs: estimator.unstable_duration,
+        stalledMs: estimator.stalled_duration,
+        downgradeBackoffMs: estimator.downgrade_backoff,
+        upgradeBackoffMs: estimator.upgrade_backoff,
+        diffThreshold: estimator.diff_threshold,
+      },
       onData: (session, peer, bytes) => dataInput.handle(session, peer, bytes),
-      onDataOpen: () => {},
+      onDataOpen: (session, peer) => void cursor?.opened(session, peer),
+      onPeerClosed: (_session, peer) => cursor?.closedPeer(peer),
     });
     closers.push(() => webrtc.close());
 
@@ -197,6 +266,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
         ...systemHandlers(log('websocket')),
         ...signalHandlers(webrtc, log('signal')),
         ...controlHandlers(control, desktop.input, { inactiveCursors }),
+        ...desktopHandlers({ sessions, control, room, input: desktop.input, logger: log('websocket') }),
         ...messagingHandlers(sessions),
         ...plugins.handlers(),
       },
@@ -204,7 +274,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
         sendConnectSequence(session, {
           sessions,
           screenSize: () => desktop.screenSize(),
-          screenSizes: () => [desktop.screenSize()],
+          screenSizes: () => room.screenConfigurations(),
+          fileChooserDialogOwner: () => room.dialogOwnerId,
           videoIds: () => capture.videoIds,
           touchEvents: false,
           screencastEnabled: config.capture.screencast.enabled,
@@ -215,6 +286,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     closers.push(() => gateway.close());
 
     const loginLimit = new LoginLimiter({ proxy: config.server.proxy, logger: log('login-limit') });
+    if (config.server.pprof) log('http').warn('server.pprof has no effect: Node has no pprof endpoints (use --inspect)');
 
     const router = new Router();
     mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
@@ -227,6 +299,15 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     mountSessionsRoutes(router, { sessions, cookie, logger: log('sessions') });
     plugins.mount(router, requireSession(sessions, cookie), config.server.max_body);
     mountBroadcastRoutes(router, { broadcast, auth: requireSession(sessions, cookie), maxBody: config.server.max_body });
+    mountDesktopRoutes(router, {
+      sessions,
+      room,
+      cookie,
+      maxBody: config.server.max_body,
+      uploadDrop: config.desktop.upload_drop,
+      fileChooserDialog: config.desktop.file_chooser_dialog,
+      logger: log('desktop-routes'),
+    });
 
     const http = new HttpServer({
       bind: config.server.bind,
@@ -241,6 +322,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       tls: config.server.cert && config.server.key ? { cert: config.server.cert, key: config.server.key } : null,
     });
     closers.push(() => http.close());
+    // Closers run in reverse: upgraded WebSocket connections would keep http.close() waiting.
+    closers.push(() => gateway.close());
     const addr = await http.listen();
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
@@ -251,6 +334,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       desktop,
       capture,
       webrtc,
+      room,
       router,
       url: `${config.server.cert && config.server.key ? 'https' : 'http'}://${host}:${addr.port}`,
       close: () => (closing ??= closeAll()),

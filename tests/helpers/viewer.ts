@@ -134,23 +134,72 @@ export class Viewer {
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) socket.send('signal/candidate', ev.candidate.toJSON());
     };
-    socket.ws.on('message', (data) => void this.onSignal(JSON.parse(data.toString()) as Envelope));
+    socket.ws.on('message', (data) => {
+      this.onSignal(JSON.parse(data.toString()) as Envelope).catch((err: unknown) => this.signalErrors.push(err));
+    });
   }
 
   /** Timestamp of the `signal/answer` this viewer sent (for first-frame measurements). */
   answeredAt = 0;
 
+  /** Signaling steps that failed on this side (e.g. an answer to a broken offer). */
+  readonly signalErrors: unknown[] = [];
+
+  /** Server candidates this returns false for are not used (e.g. to force one transport). */
+  candidateFilter: (candidate: string) => boolean = () => true;
+
   private async onSignal(msg: Envelope): Promise<void> {
-    if (msg.event === 'signal/provide' || msg.event === 'signal/offer') {
-      await this.pc.setRemoteDescription({ type: 'offer', sdp: msg.payload.sdp });
+    if (msg.event === 'signal/provide' || msg.event === 'signal/offer' || msg.event === 'signal/restart') {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: this.filterSdp(msg.payload.sdp) });
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
       this.answeredAt = performance.now();
       this.socket.send('signal/answer', { sdp: answer.sdp });
+    } else if (msg.event === 'signal/answer') {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.payload.sdp });
     } else if (msg.event === 'signal/candidate') {
+      if (!this.candidateFilter(msg.payload.candidate)) return;
       await this.pc.addIceCandidate(msg.payload).catch(() => {});
     }
   }
+
+  private filterSdp(sdp: string): string {
+    return sdp
+      .split('\r\n')
+      .filter((line) => !line.startsWith('a=candidate:') || this.candidateFilter(line.slice(2)))
+      .join('\r\n');
+  }
+
+  /**
+   * Sends a microphone: a sine tone from a nonstandard RTCAudioSource on a track added to the
+   * connection, negotiated by a client offer (`signal/offer` → `signal/answer`).
+   */
+  async addMicrophone(frequency = 440): Promise<{ stop(): void }> {
+    const source = new wrtc.nonstandard.RTCAudioSource();
+    const track = source.createTrack();
+    this.pc.addTrack(track, new wrtc.MediaStream());
+    const samples = new Int16Array(480);
+    let t = 0;
+    const timer = setInterval(() => {
+      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * frequency * t++) / 48000) * 12000);
+      source.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: samples.length });
+    }, 10);
+    const earlier = new Set(this.socket.events.filter((e) => e.event === 'signal/answer').map((e) => e.payload));
+    const answered = this.socket.waitFor('signal/answer', (p) => !earlier.has(p), 10_000);
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.socket.send('signal/offer', { sdp: offer.sdp });
+    const stop = () => {
+      clearInterval(timer);
+      track.stop();
+    };
+    this.cleanups.push(stop);
+    await answered;
+    return { stop };
+  }
+
+  /** Run by close(): e.g. microphone tone generators, which would keep the process alive. */
+  private readonly cleanups: Array<() => void> = [];
 
   static async connect(baseUrl: string, username: string, password: string, request: unknown = { video: {}, audio: {} }): Promise<Viewer> {
     const { token } = await login(baseUrl, username, password);
@@ -187,6 +236,7 @@ export class Viewer {
   }
 
   close(): void {
+    this.cleanups.forEach((cleanup) => cleanup());
     this.sink?.stop();
     this.pc.close();
     this.socket.close();

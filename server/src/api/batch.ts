@@ -157,6 +157,10 @@ function embed(res: CapturedResponse): unknown {
   return type.startsWith('text/') ? body.toString('utf8') : undefined;
 }
 
+function refused(status: number, message?: string): { status: number; body: unknown } {
+  return { status, body: new HttpError(status, message).body() };
+}
+
 const dispatchers = new WeakMap<Koa, ReturnType<Koa['callback']>>();
 
 /**
@@ -183,42 +187,31 @@ export function mountBatchRoutes(router: Router, opts: BatchRoutesOptions): void
     let dispatch = dispatchers.get(ctx.app);
     if (!dispatch) dispatchers.set(ctx.app, (dispatch = ctx.app.callback()));
 
-    const results: BatchResult[] = [];
-    for (const item of items) {
-      const result: BatchResult = { path: item.path, method: item.method, status: 0 };
-      const refuse = (message: string) => {
-        result.status = 400;
-        result.body = new HttpError(400, message).body();
-      };
+    const run = async (item: BatchItem): Promise<{ status: number; body?: unknown }> => {
       const method = item.method.toUpperCase();
       const path = pathname(item.path);
-      if (!item.path.startsWith('/api/') && path !== '/api') {
-        refuse('this path is not allowed in batch requests');
-      } else if (EXCLUDED.has(path)) {
-        refuse('this path is excluded from batch requests');
-      } else if (!METHODS.has(method)) {
-        result.status = 405;
-        result.body = new HttpError(405).body();
-      } else {
-        const req = subRequest(ctx.req, item, method);
-        const res = new CapturedResponse(req);
-        await dispatch(req, res);
-        await res.done;
-        if (res.overflow) {
-          opts.logger.warn({ path: item.path }, 'batch sub-response too large');
-          result.status = 500;
-          result.body = new HttpError(500, 'response too large for a batch').body();
-        } else {
-          result.status = res.statusCode;
-          const body = embed(res);
-          if (body !== undefined) result.body = body;
-        }
+      if (!item.path.startsWith('/api/') && path !== '/api') return refused(400, 'this path is not allowed in batch requests');
+      if (EXCLUDED.has(path)) return refused(400, 'this path is excluded from batch requests');
+      if (!METHODS.has(method)) return refused(405);
+      const req = subRequest(ctx.req, item, method);
+      const res = new CapturedResponse(req);
+      await dispatch(req, res);
+      await res.done;
+      if (res.overflow) {
+        opts.logger.warn({ path: item.path }, 'batch sub-response too large');
+        return refused(500, 'response too large for a batch');
       }
-      // Keep the contract's key order: path, method, body?, status.
+      return { status: res.statusCode, body: embed(res) };
+    };
+
+    const results: BatchResult[] = [];
+    for (const item of items) {
+      const { status, body } = await run(item);
+      // The contract's key order: path, method, body?, status.
       results.push(
-        result.body === undefined
-          ? { path: result.path, method: result.method, status: result.status }
-          : { path: result.path, method: result.method, body: result.body, status: result.status },
+        body === undefined
+          ? { path: item.path, method: item.method, status }
+          : { path: item.path, method: item.method, body, status },
       );
     }
     sendJson(ctx, 200, results);

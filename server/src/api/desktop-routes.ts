@@ -5,7 +5,7 @@ import type { File } from 'formidable';
 import { HttpError, badRequest, forbidden, internal } from '../errors.js';
 import { KeyboardMapError, MODIFIER_NAMES, type KeyboardModifiers } from '../desktop/keyboard.js';
 import type { DesktopRoom } from '../desktop/room.js';
-import { UploadNameError, uploadName, type IncomingFile } from '../desktop/upload.js';
+import { UploadNameError, uploadName, type IncomingFile, type Uploads } from '../desktop/upload.js';
 import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
 import { requireAdmin, requireSession, sessionOf } from './auth.js';
@@ -60,7 +60,7 @@ export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): 
   const host = requireHost(sessions);
   const uploader = requireUploader(sessions);
   const limits = opts.uploadLimits ?? DEFAULT_UPLOAD_LIMITS;
-  const parseMultipart = multipartParser(features.uploads.incomingDir, limits);
+  const parseMultipart = multipartParser(features.uploads, limits);
   const failed = (what: string) => (err: unknown) => {
     if (err instanceof HttpError) throw err;
     opts.logger.error({ err }, `${what} failed`);
@@ -154,7 +154,7 @@ export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): 
       await room.drop(x, y, files);
       noContent(ctx);
     } finally {
-      await features.uploads.discard(form.all);
+      await features.uploads.discardSpool(form.spool);
     }
   });
 
@@ -166,7 +166,7 @@ export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): 
       await room.dialogUpload(files);
       noContent(ctx);
     } finally {
-      await features.uploads.discard(form.all);
+      await features.uploads.discardSpool(form.spool);
     }
   });
 
@@ -227,8 +227,8 @@ interface ParsedForm {
   fields: Record<string, string | string[]>;
   /** The `files` parts. */
   files: File[];
-  /** Every spooled file part, whatever its field: all of them are removed after the request. */
-  all: IncomingFile[];
+  /** This request's spool folder; whatever is left in it is removed after the request. */
+  spool: string;
 }
 
 /**
@@ -236,42 +236,51 @@ interface ParsedForm {
  * too large is refused before reading it; one that grows too large is cut off (413). Any other
  * parse failure is the contract's `400 failed to parse multipart form`.
  */
-function multipartParser(spoolDir: string, limits: UploadLimits) {
+function multipartParser(uploads: Uploads, limits: UploadLimits) {
   const FORM_OVERHEAD = 1 << 20;
-  const middleware = koaBody({
-    multipart: true,
-    json: false,
-    urlencoded: false,
-    text: false,
-    formidable: {
-      uploadDir: spoolDir,
-      maxFiles: limits.maxFiles,
-      maxFileSize: limits.maxFileBytes,
-      maxTotalFileSize: limits.maxTotalBytes,
-      maxFields: MAX_FIELDS,
-      maxFieldsSize: MAX_FIELDS_BYTES,
-      allowEmptyFiles: true,
-      minFileSize: 0,
-    },
-  });
-  return async (ctx: Context): Promise<ParsedForm> => {
-    const declared = Number(ctx.get('content-length') || 0);
-    if (declared > limits.maxTotalBytes + FORM_OVERHEAD) throw tooLarge(ctx);
+  const parser = (spool: string) =>
+    koaBody({
+      multipart: true,
+      json: false,
+      urlencoded: false,
+      text: false,
+      formidable: {
+        uploadDir: spool,
+        maxFiles: limits.maxFiles,
+        maxFileSize: limits.maxFileBytes,
+        maxTotalFileSize: limits.maxTotalBytes,
+        maxFields: MAX_FIELDS,
+        maxFieldsSize: MAX_FIELDS_BYTES,
+        allowEmptyFiles: true,
+        minFileSize: 0,
+      },
+    });
+  const parse = async (ctx: Context, spool: string): Promise<ParsedForm> => {
     try {
-      await middleware(ctx, async () => {});
+      await parser(spool)(ctx, async () => {});
     } catch (err) {
       if ((err as { httpCode?: number }).httpCode === 413) throw tooLarge(ctx);
       throw badRequest('failed to parse multipart form');
     }
     const files = ctx.request.files;
     if (!ctx.is('multipart') || !files) throw badRequest('failed to parse multipart form');
-    const list = (v: File | File[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-    const all = Object.values(files).flatMap(list);
+    const parts = files.files;
     return {
       fields: (ctx.request.body ?? {}) as Record<string, string | string[]>,
-      files: list(files.files),
-      all: all.map((f) => ({ name: f.originalFilename ?? '', path: f.filepath })),
+      files: parts === undefined ? [] : Array.isArray(parts) ? parts : [parts],
+      spool,
     };
+  };
+  return async (ctx: Context): Promise<ParsedForm> => {
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > limits.maxTotalBytes + FORM_OVERHEAD) throw tooLarge(ctx);
+    const spool = await uploads.spool();
+    try {
+      return await parse(ctx, spool);
+    } catch (err) {
+      await uploads.discardSpool(spool);
+      throw err;
+    }
   };
 }
 

@@ -4,6 +4,7 @@
  * H.264 + AAC, muxes FLV and pushes it to an RTMP(S) URL.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { badRequest, internal, unprocessable } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,7 @@ const FPS = 25;
 /** A pipeline that survives this long after PLAYING has connected to the server. */
 const SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 10_000;
+const PROBE_TIMEOUT_MS = 5000;
 
 /**
  * Only characters that cannot end a gst-launch property value or start another element:
@@ -64,6 +66,29 @@ export function checkBroadcastUrl(url: unknown): string {
   }
   if (!SAFE_URL.test(url) || !parsed.host || url.length > 2048) throw badRequest('invalid broadcast URL');
   return url;
+}
+
+/**
+ * Opens (and drops) a TCP connection to the RTMP server. The pipeline only connects once
+ * its first encoded buffer is ready, which can take longer than start-up on a busy machine,
+ * so an unreachable server is caught here rather than by a pipeline that fails later.
+ */
+function probe(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const port = Number(parsed.port) || (parsed.protocol === 'rtmps:' ? 443 : 1935);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, timeout: PROBE_TIMEOUT_MS });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new Error(`no answer from ${host}:${port}`));
+    });
+    socket.once('error', reject);
+  });
 }
 
 function gstElementExists(name: string): Promise<boolean> {
@@ -99,6 +124,7 @@ export class Broadcast {
     this.url = target;
     let proc: SupervisedProcess | null = null;
     try {
+      await probe(target);
       const args = splitLaunchArgs(await this.description(target));
       if (this.url !== target) return;
       proc = new SupervisedProcess({

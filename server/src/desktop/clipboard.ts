@@ -48,6 +48,8 @@ export class Clipboard extends EventEmitter<ClipboardEvents> {
   private settleTimer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
   private recheck = false;
+  /** Writes run one after another: each new owner ends the ones before it. */
+  private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly opts: ClipboardOptions) {
@@ -84,16 +86,20 @@ export class Clipboard extends EventEmitter<ClipboardEvents> {
    * Takes the selection with this content: HTML alone when `html` is non-empty, else the
    * text. Resolves once the new owner serves it, so a read right after sees it.
    */
-  async write(content: ClipboardContent): Promise<void> {
-    if (this.closed) throw new Error('clipboard closed');
-    const html = content.html ?? '';
-    const target = html ? HTML_TARGET : 'UTF8_STRING';
-    const data = html || (content.text ?? '');
-    if (!html) this.known = data;
-    const previous = [...this.owners];
-    await this.serve(target, Buffer.from(data, 'utf8'));
-    // They lost the selection and are exiting anyway; this just doesn't wait for them.
-    for (const owner of previous) killGroup(owner);
+  write(content: ClipboardContent): Promise<void> {
+    const next = this.writing.then(async () => {
+      if (this.closed) throw new Error('clipboard closed');
+      const html = content.html ?? '';
+      const target = html ? HTML_TARGET : 'UTF8_STRING';
+      const data = html || (content.text ?? '');
+      if (!html) this.known = data;
+      const previous = [...this.owners];
+      await this.serve(target, Buffer.from(data, 'utf8'));
+      // They lost the selection and are exiting anyway; this just doesn't wait for them.
+      for (const owner of previous) killGroup(owner);
+    });
+    this.writing = next.catch(() => {});
+    return next;
   }
 
   /**

@@ -142,8 +142,17 @@ export class Desktop extends EventEmitter<DesktopEvents> {
     const { xserver, link } = this.parts;
     const sameSize = size.width === this.size.width && size.height === this.size.height;
     if (!sameSize) {
-      if (xserver) await xserver.resize(size.width, size.height);
-      else await xrandrSetSize(this.display, size.width, size.height);
+      // The ConfigureNotify that reports the new size arrives while xrandr runs: it should
+      // carry the new rate too, so listeners see one change, not a size and then a rate.
+      const previousRate = this.size.rate;
+      this.size = { ...this.size, rate: size.rate };
+      try {
+        if (xserver) await xserver.resize(size.width, size.height);
+        else await xrandrSetSize(this.display, size.width, size.height);
+      } catch (err) {
+        this.size = { ...this.size, rate: previousRate };
+        throw err;
+      }
     }
     const actual = await link.client?.screenSize();
     this.update({ ...(actual ?? size), rate: size.rate });
@@ -175,7 +184,8 @@ export class Desktop extends EventEmitter<DesktopEvents> {
   private async watchScreen(client: X11Client): Promise<void> {
     client.selectInput(client.root, x11.eventMask.StructureNotify);
     client.on('event', (ev) => {
-      if (ev.name === 'ConfigureNotify' && ev.wid === client.root && ev.width && ev.height) {
+      // wid1 is the configured window; wid the one the event was selected on (both the root here).
+      if (ev.name === 'ConfigureNotify' && (ev.wid1 ?? ev.wid) === client.root && ev.width && ev.height) {
         this.update({ width: ev.width, height: ev.height, rate: this.size.rate });
       }
     });

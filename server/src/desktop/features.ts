@@ -7,12 +7,14 @@ import { listScreenModes } from './screen-modes.js';
 import { Screencast, frameIntervalMs, screenshotJpeg } from './screenshot.js';
 import { Uploads } from './upload.js';
 import type { X11Client } from './x11-client.js';
+import { dropFiles, type DropResult } from './xdnd.js';
 import { X11Link } from './x11-link.js';
 
 export interface DesktopFeaturesOptions {
   desktop: Desktop;
   logger: Logger;
-  screencast: { enabled: boolean; rate: string; quality: number };
+  /** `capture.screencast.*`; a custom GStreamer `pipeline` is not used (see start()). */
+  screencast: { enabled: boolean; rate: string; quality: number; pipeline: string };
   /** Watch for file chooser dialogs (`desktop.file_chooser_dialog`). */
   fileChooserDialog: boolean;
   /** Parent folder of the upload folder (default: the OS temp directory). */
@@ -31,6 +33,7 @@ export class DesktopFeatures {
 
   private constructor(
     private readonly link: X11Link,
+    private readonly logger: Logger,
     readonly keyboard: Keyboard,
     readonly clipboard: Clipboard,
     /** null when `capture.screencast.enabled` is off. */
@@ -57,6 +60,9 @@ export class DesktopFeatures {
       link.on('connected', attach);
       await link.open();
       const keyboard = new Keyboard({ display: desktop.display, client: () => link.client });
+      if (opts.screencast.enabled && opts.screencast.pipeline) {
+        logger.warn('capture.screencast.pipeline is ignored: screencast frames are grabbed from X and encoded in-process');
+      }
       const screencast = opts.screencast.enabled
         ? new Screencast({
             grab: async () => screenshotJpeg(connected(link), opts.screencast.quality),
@@ -69,7 +75,7 @@ export class DesktopFeatures {
         logger.warn({ err }, 'screen configurations unknown; offering the current size only');
         return [desktop.screenSize()];
       });
-      return new DesktopFeatures(link, keyboard, clipboard, screencast, uploads, fileChooser, modes);
+      return new DesktopFeatures(link, logger.child({ module: 'xdnd' }), keyboard, clipboard, screencast, uploads, fileChooser, modes);
     } catch (err) {
       clipboard.close();
       fileChooser?.close();
@@ -82,6 +88,11 @@ export class DesktopFeatures {
   /** JPEG of the screen now. */
   async screenshot(quality: number): Promise<Buffer> {
     return screenshotJpeg(connected(this.link), quality);
+  }
+
+  /** Drags files onto the window at (x, y) (XDND); the pointer should already be there. */
+  async dropFiles(x: number, y: number, paths: string[]): Promise<DropResult> {
+    return dropFiles(connected(this.link), x, y, paths, { logger: this.logger });
   }
 
   /** Stops the screencast, the clipboard owner and the watchers, removes the upload folder; idempotent. */

@@ -6,6 +6,7 @@ import type { Settings } from '../sessions/types.js';
 import type { Desktop, ScreenSize } from './desktop.js';
 import type { DesktopFeatures } from './features.js';
 import type { IncomingFile } from './upload.js';
+import type { DropResult } from './xdnd.js';
 
 export interface DesktopRoomOptions {
   sessions: SessionManager;
@@ -100,8 +101,13 @@ export class DesktopRoom {
     return this.opts.features.fileChooser?.isOpen ?? false;
   }
 
-  /** Dropped files land in the upload folder and the pointer goes to the drop point. */
-  async drop(x: number, y: number, files: IncomingFile[]): Promise<string[]> {
+  /**
+   * Dropped files land in the upload folder, the pointer goes to the drop point, and the
+   * window there gets them by drag and drop if it takes drops. Resolves once the window has
+   * taken them (or refused: the files stay in the folder either way).
+   */
+  async drop(x: number, y: number, files: IncomingFile[]): Promise<DropResult> {
+    const at = { x: clampCoord(x), y: clampCoord(y) };
     let placed: string[];
     try {
       placed = await this.opts.features.uploads.drop(files);
@@ -109,9 +115,13 @@ export class DesktopRoom {
       this.log.error({ err }, 'dropped files not saved');
       throw internal('unable to drop files');
     }
-    this.opts.desktop.input.move(x, y);
-    this.log.info({ files: placed, x, y }, 'files dropped');
-    return placed;
+    this.opts.desktop.input.move(at.x, at.y);
+    const result = await this.opts.features.dropFiles(at.x, at.y, placed).catch((err: unknown) => {
+      this.log.warn({ err }, 'drag and drop failed; the files stay in the upload folder');
+      return 'refused' as const;
+    });
+    this.log.info({ files: placed, ...at, result }, 'files dropped');
+    return result;
   }
 
   /** Hands files to the open file chooser dialog (`422` when none is open). */
@@ -193,4 +203,9 @@ export class DesktopRoom {
     this.log.info({ reason }, 'cancelling the file chooser dialog');
     chooser.dismiss(this.opts.desktop.input).catch((err: unknown) => this.log.warn({ err }, 'file chooser dialog not cancelled'));
   }
+}
+
+/** X coordinates are 16-bit signed on the wire; the screen never goes beyond that. */
+function clampCoord(v: number): number {
+  return Math.min(Math.max(Math.trunc(v), 0), 0x7fff);
 }

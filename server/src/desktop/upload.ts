@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import type { Logger } from '../log.js';
 
 /** A file received from a client, spooled to disk under the upload folder. */
@@ -45,13 +45,14 @@ export interface UploadsOptions {
 /**
  * The upload folder of this server (a fresh directory under the temp dir, removed on close):
  *
- * - dropped files land directly in it: that is "the desktop" for our window-manager-only
- *   session, which has no file manager or desktop icons to put them on; the pointer goes to
- *   the drop point so the user can act on them there;
+ * - dropped files land directly in it, and from there they are dragged onto the window at
+ *   the drop point (xdnd.ts), as if from a file manager. Where no window takes drops (the
+ *   bare root of our window-manager-only session, which has no file manager or desktop
+ *   icons) this folder is where they stay for the user to open;
  * - files for a file chooser dialog go to a fresh sub-folder per upload, so the dialog can
  *   be pointed at that folder and select everything in it;
- * - multipart parts are spooled to `.incoming` inside it, so nothing a client sends is ever
- *   written outside this folder.
+ * - multipart parts are spooled to a folder per request under `.incoming` inside it, so
+ *   nothing a client sends is ever written outside this folder.
  */
 export class Uploads {
   private closing: Promise<void> | null = null;
@@ -85,9 +86,18 @@ export class Uploads {
     return dir;
   }
 
-  /** Deletes spooled parts that were not placed (a refused or failed request). */
-  async discard(files: IncomingFile[]): Promise<void> {
-    await Promise.all(files.map((f) => rm(f.path, { force: true })));
+  /**
+   * A private spool folder for one request's parts. Removing the whole folder afterwards
+   * (discardSpool) also catches parts a parser created after it had already failed.
+   */
+  spool(): Promise<string> {
+    return mkdtemp(join(this.incomingDir, 'request-'));
+  }
+
+  /** Deletes a request's spool folder with whatever was not placed. */
+  async discardSpool(spool: string): Promise<void> {
+    if (dirname(spool) !== this.incomingDir) throw new Error(`${spool} is not a spool folder`);
+    await rm(spool, { recursive: true, force: true });
   }
 
   /** Removes the upload folder and everything in it; idempotent. */

@@ -177,6 +177,12 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     return this.request<x11.Property>((cb) => this.raw.GetProperty(0, wid, atom, type, 0, Math.ceil(maxBytes / 4), cb));
   }
 
+  /** The child of `wid` that contains the root point (x, y), 0 if none. */
+  async childAt(wid: number, x: number, y: number): Promise<number> {
+    const r = await this.request<x11.TranslateCoordinatesReply>((cb) => this.raw.TranslateCoordinates(this.root, wid, x, y, cb));
+    return r.child;
+  }
+
   async children(wid: number): Promise<number[]> {
     const tree = await this.request<x11.Tree>((cb) => this.raw.QueryTree(wid, cb));
     return tree.children;

@@ -58,6 +58,33 @@ declare module 'x11' {
       /** XFIXES SelectionNotify: the selection atom and its new owner (0 = none). */
       selection?: number;
       owner?: number;
+      /** SelectionRequest / SelectionNotify (core). */
+      requestor?: number;
+      target?: number;
+      property?: number;
+      time?: number;
+      /** ClientMessage: its type atom and 5 (format 32) data items. */
+      message_type?: number;
+      format?: number;
+      data?: number[];
+    }
+
+    interface TranslateCoordinatesReply {
+      sameScreen: number;
+      /** Child of the destination window containing the point, 0 if none. */
+      child: number;
+      destX: number;
+      destY: number;
+    }
+
+    /** An event to send, in the shape the package's parsers produce. */
+    interface OutgoingEvent {
+      name: 'SelectionNotify';
+      time: number;
+      requestor: number;
+      selection: number;
+      target: number;
+      property: number;
     }
 
     type Callback<T> = (err: XError | null | undefined, result: T) => unknown;
@@ -183,6 +210,15 @@ declare module 'x11' {
         callback: Callback<Property>,
       ): void;
       QueryTree(wid: number, callback: Callback<Tree>): void;
+      TranslateCoordinates(srcWid: number, dstWid: number, x: number, y: number, callback: Callback<TranslateCoordinatesReply>): void;
+      /** `time` 0 = CurrentTime. */
+      SetSelectionOwner(owner: number, selection: number, time: number): void;
+      ConvertSelection(requestor: number, selection: number, target: number, property: number, time: number): void;
+      SendEvent(destination: number, propagate: number, eventMask: number, event: OutgoingEvent): void;
+      /** `eventMask` 0 delivers to the client that owns `destination` (XDND, WM_PROTOCOLS). */
+      SendClientMessage(destination: number, wid: number, messageType: number, format: number, data: number[], eventMask: number): void;
+      /** `mode` 0 replace, 1 prepend, 2 append; `format` 8, 16 or 32 bits per element. */
+      ChangeProperty(mode: number, wid: number, name: number, type: number, format: number, data: Buffer | string | number[]): void;
       /** `format` 2 = ZPixmap. */
       GetImage(
         format: number,

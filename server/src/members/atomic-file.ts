@@ -69,15 +69,15 @@ export class AtomicFile {
   }
 }
 
-/** Makes the rename itself durable; some filesystems refuse to fsync a directory, which is harmless. */
+/** Makes the rename itself durable. */
 async function syncDirectory(dir: string): Promise<void> {
-  let handle;
+  const handle = await open(dir, 'r').catch(() => null);
+  if (!handle) return;
   try {
-    handle = await open(dir, 'r');
     await handle.sync();
   } catch {
-    return;
+    // Some filesystems refuse to fsync a directory; the rename has happened all the same.
   } finally {
-    await handle?.close();
+    await handle.close();
   }
 }

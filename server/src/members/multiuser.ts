@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { internal, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fullProfile, mergeProfile, type AuthenticatedMember, type MemberData, type MemberProfile, type MemberProvider } from './types.js';

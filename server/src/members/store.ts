@@ -27,15 +27,13 @@ export interface MemberStoreOptions {
  * scrypt hashes, so no clear password is kept in memory or ever written back.
  */
 export async function hashClearPasswords(members: MemberMap): Promise<Map<string, StoredMember>> {
-  const out = new Map<string, StoredMember>();
-  await Promise.all(
-    [...members].map(async ([id, entry]) => {
+  const entries = await Promise.all(
+    [...members].map(async ([id, entry]): Promise<[string, StoredMember]> => {
       const password = isScryptHash(entry.password) ? entry.password : await hashPassword(entry.password);
-      out.set(id, { password, profile: entry.profile });
+      return [id, { password, profile: entry.profile }];
     }),
   );
-  // Promise.all finishes in any order; keep the original order for listing.
-  return new Map([...members.keys()].map((id) => [id, out.get(id)!]));
+  return new Map(entries);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
-import { decodeClientMessage, encodeCursorPosition, encodePong } from './datachannel.js';
+import { decodeClientMessage, encodePong } from './datachannel.js';
 
 export interface DataInputOptions {
   sessions: SessionManager;
@@ -13,6 +13,8 @@ export interface DataInputOptions {
   rateLimit?: number;
   /** Collects non-hosts' pointer moves for `session/cursors`. */
   inactiveCursors?: { record(session: Session, x: number, y: number): void };
+  /** Pushes the host's pointer position to the other peers (cursor.ts). */
+  cursor?: { moved(x: number, y: number): void };
 }
 
 /** Whatever can take a binary reply (a peer). */
@@ -51,7 +53,8 @@ export class DataInput {
     switch (msg.type) {
       case 'move':
         input.move(msg.x, msg.y);
-        this.broadcastCursor(session, msg.x, msg.y);
+        // Pushed now rather than at the next pointer poll.
+        this.opts.cursor?.moved(msg.x, msg.y);
         break;
       case 'scroll':
         input.scroll(msg.deltaX, msg.deltaY, msg.controlKey);
@@ -71,14 +74,6 @@ export class DataInput {
       default:
         // Touch needs the xf86-input-neko driver, which this server does not use.
         logger.debug({ session_id: session.id, type: msg.type }, 'unsupported data-channel input ignored');
-    }
-  }
-
-  /** The host's pointer position goes to every other watching peer, never back to the host. */
-  private broadcastCursor(host: Session, x: number, y: number): void {
-    const bytes = encodeCursorPosition(x, y);
-    for (const session of this.opts.sessions.list()) {
-      if (session !== host) session.peer?.send(bytes);
     }
   }
 }

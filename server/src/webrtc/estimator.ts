@@ -39,6 +39,8 @@ export interface Reading {
 export class StreamEstimator {
   private estimate: number;
   private estimateChangedAt: number;
+  /** Upgrades need a real measurement; the initial bitrate is only a guess. */
+  private measured = false;
   private aboveSince: number | null = null;
   private belowSince: number | null = null;
   private lastDowngrade = -Infinity;
@@ -63,6 +65,7 @@ export class StreamEstimator {
     if (r.estimate !== null && r.estimate !== this.estimate) {
       this.estimate = r.estimate;
       this.estimateChangedAt = r.now;
+      this.measured = true;
     }
     const sinceDowngrade = r.now - this.lastDowngrade;
 
@@ -80,7 +83,7 @@ export class StreamEstimator {
       return this.stepped('lower', r.now);
     }
 
-    if (r.higher !== null && this.estimate > r.higher * (1 + s.diffThreshold)) {
+    if (this.measured && r.higher !== null && this.estimate > r.higher * (1 + s.diffThreshold)) {
       this.aboveSince ??= r.now;
       const settled = r.now - this.aboveSince >= s.stableMs;
       if (settled && r.now - this.lastUpgrade >= s.upgradeBackoffMs && sinceDowngrade >= s.downgradeBackoffMs) {

@@ -76,6 +76,8 @@ export interface PeerOptions {
 }
 
 const DATA_CHANNEL_LABEL = 'data';
+/** Candidates held while an answer is awaited; a real client sends a handful. */
+const MAX_PENDING_CANDIDATES = 64;
 const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
@@ -148,11 +150,14 @@ export class Peer {
   /** Keeps the encoder warm between offer and connection so the first frame comes sooner. */
   private warmHold: (() => void) | null;
   private playoutDelayId: number | null = null;
+  private pendingCandidates: IceCandidateJson[] = [];
   private _videoDisabled = false;
   private _audioEnabled = true;
   private paused = false;
   private connected = false;
   private negotiated = false;
+  /** An ICE-restart offer awaits its answer. */
+  private restarting = false;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -199,7 +204,8 @@ export class Peer {
         this.muxRegistration ??= opts.mux.register(loopbackPort);
         this.registerUfrag();
       }
-      if (this.muxOnly) return;
+      // Without trickle the candidates travel in the description; behind the mux they are not used.
+      if (this.muxOnly || !opts.trickle) return;
       const json = candidate.toJSON();
       opts.onCandidate({
         candidate: this.rewriteCandidate(json.candidate ?? ''),
@@ -220,6 +226,7 @@ export class Peer {
 
   /** A server offer: the initial one (contract §7 step 2), a renegotiation or an ICE restart. */
   async createOffer(iceRestart = false): Promise<string> {
+    this.restarting ||= iceRestart;
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
     if (!this.opts.trickle) await this.gatheringComplete();
@@ -231,6 +238,14 @@ export class Peer {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: this.remoteSdp(sdp) });
     this.negotiated = true;
     this.updateExtensions();
+    await this.flushCandidates();
+    if (this.restarting && this.muxOnly) {
+      // werift does not start a restarted ICE agent while DTLS is up: it relies on remote
+      // candidates to form pairs, and behind the mux there are none, so the viewer's checks
+      // would wait for a start that never comes.
+      for (const ice of this.pc.iceTransports) ice.start().catch((err: unknown) => this.opts.logger.warn({ err }, 'ICE restart failed'));
+    }
+    this.restarting = false;
   }
 
   /** A client offer (e.g. adding its microphone); resolves with the answer (contract §7 step 7). */
@@ -246,7 +261,21 @@ export class Peer {
   async addCandidate(candidate: IceCandidateJson): Promise<void> {
     // Behind the UDP mux the peer reaches viewers only through the relay, never directly.
     if (this.muxOnly) return;
+    if (this.pc.signalingState === 'have-local-offer') {
+      // A client trickles the candidates of its answer while it is still sending it; after an
+      // ICE restart werift would reject them (their ufrag is not the current remote one yet).
+      if (this.pendingCandidates.length < MAX_PENDING_CANDIDATES) this.pendingCandidates.push(candidate);
+      return;
+    }
     await this.pc.addIceCandidate(candidate);
+  }
+
+  private async flushCandidates(): Promise<void> {
+    const pending = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const candidate of pending) {
+      await this.pc.addIceCandidate(candidate).catch((err: unknown) => this.opts.logger.warn({ err }, 'remote candidate rejected'));
+    }
   }
 
   get signalingState(): string {

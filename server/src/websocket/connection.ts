@@ -33,12 +33,15 @@ export class Connection implements SessionSocket {
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
   private finished = false;
+  /** Resolves once the underlying socket has closed. */
+  readonly gone: Promise<void>;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly opts: ConnectionOptions,
   ) {
     this.limiter = new RateLimiter(opts.rateLimit);
+    this.gone = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code) => this.finish(CLEAN_CLOSE_CODES.has(code)));
     ws.on('error', (err) => {

@@ -7,6 +7,9 @@ import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { Connection } from './connection.js';
 
+/** How long shutdown waits for clients to answer the close handshake. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 export type EventHandler = (session: Session, payload: unknown) => void | Promise<void>;
 export type EventTable = Record<string, EventHandler>;
 
@@ -40,6 +43,7 @@ export class WebSocketGateway {
   private readonly connections = new Set<Connection>();
   private readonly pendingDetach = new Map<Connection, NodeJS.Timeout>();
   private readonly log: Logger;
+  private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.logger;
@@ -54,6 +58,10 @@ export class WebSocketGateway {
 
   /** Called by the HTTP server for upgrade requests on the WebSocket path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
     if (!this.originAllowed(req.headers.origin)) {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"code":400,"message":"origin not allowed"}\n');
       return;
@@ -127,12 +135,23 @@ export class WebSocketGateway {
     this.pendingDetach.set(connection, setTimeout(detach, this.opts.reconnectGraceMs ?? 5000));
   }
 
-  /** Closes every socket; idempotent. */
-  close(): void {
-    for (const timer of this.pendingDetach.values()) clearTimeout(timer);
-    this.pendingDetach.clear();
-    for (const c of this.connections) c.close();
-    this.connections.clear();
-    this.wss.close();
+  /**
+   * Tells every client the server is shutting down, gives the close handshakes a moment and
+   * then cuts what is left; idempotent. Upgraded sockets keep the HTTP server from closing,
+   * so this has to run before it.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const timer of this.pendingDetach.values()) clearTimeout(timer);
+      this.pendingDetach.clear();
+      const open = [...this.connections];
+      for (const c of open) c.disconnect('server shutdown');
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([Promise.all(open.map((c) => c.gone)), grace]);
+      for (const c of open) c.close();
+      this.connections.clear();
+      this.wss.close();
+    })();
+    return this.closing;
   }
 }

@@ -15,6 +15,8 @@ export interface ConnectSources {
   touchEvents: boolean;
   screencastEnabled: boolean;
   broadcastStatus(): { is_active: boolean; url?: string };
+  /** Session holding the file chooser dialog, if one is open (step 4). */
+  fileChooserDialogOwner?(): string | null;
   /** Plugin init events (`chat/init`, …), sent last. */
   pluginInits: Array<(session: Session) => void>;
 }
@@ -46,5 +48,7 @@ export function sendConnectSequence(session: Session, src: ConnectSources): void
     }
   }
   sessions.broadcastState(session);
+  const dialogOwner = src.fileChooserDialogOwner?.();
+  if (dialogOwner) session.send('file_chooser_dialog/opened', { id: dialogOwner });
   for (const init of src.pluginInits) init(session);
 }

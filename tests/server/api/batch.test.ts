@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAX_BATCH_ITEMS } from '../../../server/src/api/batch.js';
 import type { App } from '../../../server/src/main.js';
@@ -17,13 +20,17 @@ describe('POST /api/batch', () => {
   let app: App;
   let user: { id: string; token: string };
   let admin: { id: string; token: string };
+  let dir: string;
   before(async () => {
-    app = await startApp(['--capture.video.ids', 'main']);
+    dir = await mkdtemp(join(tmpdir(), 'neko-batch-'));
+    await writeFile(join(dir, 'notes.bin'), Buffer.alloc(200_000, 7));
+    app = await startApp(['--capture.video.ids', 'main', '--filetransfer.enabled', '--filetransfer.dir', dir]);
     user = await login(app.url, 'ann', 'neko');
     admin = await login(app.url, 'root', 'admin');
   });
   after(async () => {
     await app?.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   test('runs sub-requests in order with the outer Authorization header', async () => {
@@ -89,6 +96,15 @@ describe('POST /api/batch', () => {
       { path: '/api/room/control/request', method: 'POST', status: 204 },
       { path: '/api/room/control/release', method: 'POST', status: 204 },
     ]);
+  });
+
+  test('a streamed binary sub-response completes and its bytes are left out', async () => {
+    const res = await api(app.url, admin.token)
+      .post('/api/batch')
+      .send([{ path: '/api/filetransfer?filename=notes.bin', method: 'GET' }, { path: '/api/whoami', method: 'GET' }])
+      .expect(200);
+    assert.deepEqual(res.body[0], { path: '/api/filetransfer?filename=notes.bin', method: 'GET', status: 200 });
+    assert.equal(res.body[1].status, 200);
   });
 
   test('paths outside /api and excluded paths are refused per item', async () => {

@@ -79,6 +79,14 @@ describe('login rate limit behind a proxy (server.proxy)', () => {
     await attempt(app, 'wrong', ok).expect(429);
   });
 
+  test('logins inside a batch count for the outer address', async () => {
+    const items = Array.from({ length: 12 }, () => ({ path: '/api/login', method: 'POST', body: { username: 'eve', password: 'wrong' } }));
+    const res = await api(app.url).post('/api/batch').set('X-Real-IP', '192.0.2.77').send(items).expect(200);
+    const statuses = (res.body as Array<{ status: number }>).map((i) => i.status);
+    assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429]);
+    await attempt(app, 'neko', { 'X-Real-IP': '192.0.2.77' }).expect(429);
+  });
+
   test('only wrong credentials count, not malformed requests', async () => {
     const addr = { 'X-Real-IP': '192.0.2.66' };
     for (let i = 0; i < 12; i++) {

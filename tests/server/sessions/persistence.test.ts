@@ -46,6 +46,8 @@ describe('session persistence (session.file)', () => {
     await api(app.url, gone.token).post('/api/logout').expect(200);
     const socket = await SocketClient.open(app.url, root.token);
     await socket.waitFor('system/init');
+    socket.close();
+    await socket.closed;
     await app.close();
     app = undefined;
 
@@ -68,6 +70,7 @@ describe('session persistence (session.file)', () => {
     const again = await SocketClient.open(app.url, root.token);
     assert.equal((await again.waitFor('system/init')).payload.session_id, root.id, 'the old token opens a WebSocket');
     again.close();
+    await again.closed;
 
     await api(app.url, root.token).delete(`/api/sessions/${ann.id}`).expect(204);
     await waitFor('the delete is saved', async () => !(await readFile(file, 'utf8')).includes(ann.token));

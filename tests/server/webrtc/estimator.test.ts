@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { StreamEstimator, type EstimatorSettings, type Reading } from '../../../server/src/webrtc/estimator.js';
+
+// The contract's defaults (§11.6), in ms.
+const SETTINGS: EstimatorSettings = {
+  initialBitrate: 1_000_000,
+  stableMs: 12_000,
+  unstableMs: 6_000,
+  stalledMs: 24_000,
+  downgradeBackoffMs: 10_000,
+  upgradeBackoffMs: 5_000,
+  diffThreshold: 0.15,
+};
+
+/** Feeds one reading every 2 s (the default read interval) until `until`; returns the steps. */
+function run(est: StreamEstimator, from: number, until: number, reading: (now: number) => Omit<Reading, 'now'>) {
+  const steps: Array<[number, string]> = [];
+  for (let now = from; now <= until; now += 2000) {
+    const step = est.update({ now, ...reading(now) });
+    if (step) steps.push([now, step]);
+  }
+  return steps;
+}
+
+const MID = { current: 1_000_000, higher: 3_000_000, canLower: true };
+
+describe('bandwidth estimator', () => {
+  test('an estimate well below the stream steps down after the unstable duration', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    const steps = run(est, 2000, 20_000, (now) => ({ ...MID, estimate: 500_000 + now }));
+    assert.deepEqual(steps[0], [8000, 'lower'], 'low since 2 s, 6 s later');
+  });
+
+  test('a stable estimate above the next stream steps up after the stable duration', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    const steps = run(est, 2000, 30_000, (now) => ({ ...MID, estimate: 4_000_000 + now }));
+    assert.deepEqual(steps[0], [14_000, 'higher']);
+  });
+
+  test('estimates within the threshold change nothing', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    // 900 kbit/s is within 15 % of 1 Mbit/s; 3.3 Mbit/s is within 15 % of 3 Mbit/s.
+    assert.deepEqual(run(est, 2000, 20_000, (now) => ({ ...MID, estimate: (now / 2000) % 2 ? 900_000 : 3_300_000 })), []);
+  });
+
+  test('a dip that recovers before the unstable duration is forgiven', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    const steps = run(est, 2000, 20_000, (now) => ({ ...MID, estimate: now % 8000 === 0 ? 1_000_000 + now : 400_000 + now }));
+    assert.deepEqual(steps, []);
+  });
+
+  test('after a step down the backoff delays the next step', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    const steps = run(est, 2000, 40_000, (now) => ({ ...MID, estimate: 100_000 + now }));
+    assert.deepEqual(steps.slice(0, 2), [[8000, 'lower'], [18_000, 'lower']]);
+  });
+
+  test('no new estimate for the stalled duration steps down', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    // The same value forever: the receiver stopped reporting.
+    const steps = run(est, 2000, 40_000, () => ({ ...MID, estimate: 1_000_000 }));
+    assert.deepEqual(steps[0], [24_000, 'lower']);
+  });
+
+  test('without feedback the initial bitrate never steps up, and the stall steps down', () => {
+    const est = new StreamEstimator({ ...SETTINGS, initialBitrate: 5_000_000 }, 0);
+    assert.equal(est.bitrate, 5_000_000);
+    const steps = run(est, 2000, 60_000, () => ({ ...MID, estimate: null }));
+    // Each step restarts the stall clock: the new stream gets its own 24 s.
+    assert.deepEqual(steps, [[24_000, 'lower'], [48_000, 'lower']]);
+  });
+
+  test('an initial bitrate below the stream steps down like a low estimate', () => {
+    const est = new StreamEstimator({ ...SETTINGS, initialBitrate: 200_000 }, 0);
+    assert.deepEqual(run(est, 2000, 10_000, () => ({ ...MID, estimate: null }))[0], [8000, 'lower']);
+  });
+
+  test('nothing to step to means no step', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    assert.deepEqual(run(est, 2000, 40_000, (now) => ({ current: 1_000_000, higher: null, canLower: false, estimate: (now % 4000) + 10 })), []);
+  });
+});
