@@ -179,7 +179,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       return null;
     });
     if (cursorWatcher) closers.push(() => cursorWatcher.close());
-    const cursor = cursorWatcher ? new CursorBroadcaster({ sessions, source: cursorWatcher, logger: log('cursor') }) : null;
+    const cursor = cursorWatcher ? new CursorBroadcaster({ sessions, source: cursorWatcher }) : null;
     if (cursor) closers.push(() => cursor.close());
     const dataInput = new DataInput({
       sessions,
@@ -191,7 +191,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     const ice = iceSettings(config);
     const nat1to1 = await resolveNat1to1(config, log('webrtc'));
     const mux = ice.udpMux || ice.tcpMux
-      ? await IceMux.listen({ udpPort: ice.udpMux, tcpPort: ice.tcpMux, addresses: muxAddresses(nat1to1), logger: log('webrtc') })
+      ? await IceMux.listen({ udpPort: ice.udpMux, tcpPort: ice.tcpMux, addresses: muxAddresses(nat1to1), logger })
       : null;
     if (mux) closers.push(() => mux.close());
     const microphone = config.capture.microphone.enabled && desktop.pulseServer
@@ -199,7 +199,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
           pulseServer: desktop.pulseServer,
           device: config.capture.microphone.device,
           codec: capture.audioCodec,
-          logger: log('webrtc'),
+          logger,
         })
       : null;
     if (microphone) closers.push(() => microphone.close());

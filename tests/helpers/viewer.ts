@@ -184,16 +184,16 @@ export class Viewer {
       for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * frequency * t++) / 48000) * 12000);
       source.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: samples.length });
     }, 10);
-    const earlier = new Set(this.socket.events.filter((e) => e.event === 'signal/answer').map((e) => e.payload));
-    const answered = this.socket.waitFor('signal/answer', (p) => !earlier.has(p), 10_000);
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
-    this.socket.send('signal/offer', { sdp: offer.sdp });
     const stop = () => {
       clearInterval(timer);
       track.stop();
     };
     this.cleanups.push(stop);
+    const earlier = new Set(this.socket.events.filter((e) => e.event === 'signal/answer').map((e) => e.payload));
+    const answered = this.socket.waitFor('signal/answer', (p) => !earlier.has(p), 10_000);
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.socket.send('signal/offer', { sdp: offer.sdp });
     await answered;
     return { stop };
   }

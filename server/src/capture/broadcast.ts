@@ -44,7 +44,7 @@ const X264_PRESETS = new Set([
 /** AAC encoders in order of preference; which exist depends on the installed plugin sets. */
 const AAC_ENCODERS = ['avenc_aac', 'voaacenc', 'fdkaacenc'];
 const FPS = 25;
-/** A pipeline that survives this long after PLAYING has connected to the server. */
+/** Pipelines with a bad element or a refused RTMP handshake die within this after PLAYING. */
 const SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 5000;

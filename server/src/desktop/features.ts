@@ -47,11 +47,11 @@ export class DesktopFeatures {
 
   static async start(opts: DesktopFeaturesOptions): Promise<DesktopFeatures> {
     const { desktop } = opts;
-    const logger = opts.logger.child({ module: 'desktop-features' });
+    const log = (module: string) => opts.logger.child({ module });
+    const logger = log('desktop-features');
     const link = new X11Link({ display: desktop.display, logger });
-    const clipboard = new Clipboard({ display: desktop.display, logger: logger.child({ module: 'clipboard' }) });
-    const fileChooser = opts.fileChooserDialog ? new FileChooser({ logger: logger.child({ module: 'file-chooser' }) }) : null;
-    let uploads: Uploads | null = null;
+    const clipboard = new Clipboard({ display: desktop.display, logger: log('clipboard') });
+    const fileChooser = opts.fileChooserDialog ? new FileChooser({ logger: log('file-chooser') }) : null;
     try {
       const attach = (client: X11Client) => {
         clipboard.attach(client).catch((err: unknown) => logger.warn({ err }, 'clipboard changes not watched'));
@@ -67,19 +67,18 @@ export class DesktopFeatures {
         ? new Screencast({
             grab: async () => screenshotJpeg(connected(link), opts.screencast.quality),
             intervalMs: frameIntervalMs(opts.screencast.rate),
-            logger: logger.child({ module: 'screencast' }),
+            logger: log('screencast'),
           })
         : null;
-      uploads = await Uploads.create({ logger, parent: opts.uploadParent });
+      const uploads = new Uploads({ logger: log('uploads'), parent: opts.uploadParent });
       const modes = await listScreenModes(desktop.display, desktop.screenSize().rate).catch((err: unknown) => {
         logger.warn({ err }, 'screen configurations unknown; offering the current size only');
         return [desktop.screenSize()];
       });
-      return new DesktopFeatures(link, logger.child({ module: 'xdnd' }), keyboard, clipboard, screencast, uploads, fileChooser, modes);
+      return new DesktopFeatures(link, log('xdnd'), keyboard, clipboard, screencast, uploads, fileChooser, modes);
     } catch (err) {
       clipboard.close();
       fileChooser?.close();
-      await uploads?.close();
       await link.close();
       throw err;
     }

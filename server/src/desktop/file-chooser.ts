@@ -6,7 +6,7 @@ import type { Input } from './input.js';
 import type { X11Client } from './x11-client.js';
 
 /** Titles of the file chooser dialogs of GTK applications (Chromium, Firefox, GIMP, …). */
-export const DEFAULT_DIALOG_TITLES = /^(Open File|Open Files|File Upload|Select File|Select Files|Choose File|Choose Files)$/i;
+const DEFAULT_DIALOG_TITLES = /^(Open File|Open Files|File Upload|Select File|Select Files|Choose File|Choose Files)$/i;
 
 export interface FileChooserOptions {
   logger: Logger;
@@ -32,6 +32,7 @@ const XK = {
   Control_L: 0xffe3,
   Return: 0xff0d,
   Escape: 0xff1b,
+  Delete: 0xffff,
   a: 0x61,
   l: 0x6c,
 };
@@ -80,8 +81,9 @@ export class FileChooser extends EventEmitter<FileChooserEvents> {
   }
 
   /**
-   * Answers the open dialog with every file in `dir`: location bar (Ctrl+L), the folder,
-   * Return to go there, Ctrl+A to select all, Return to accept.
+   * Answers the open dialog with every file in `dir`, the way a GTK file chooser is driven
+   * from the keyboard: location bar (Ctrl+L), the folder, Delete to drop the completion the
+   * entry may have appended, Return to go there, Ctrl+A to select all, Return to accept.
    */
   async answer(dir: string, input: Input): Promise<void> {
     await this.focusDialog();
@@ -89,6 +91,8 @@ export class FileChooser extends EventEmitter<FileChooserEvents> {
     chord(input, XK.Control_L, XK.l);
     await step();
     type(input, `${dir}/`);
+    await step();
+    press(input, XK.Delete);
     press(input, XK.Return);
     // The dialog lists the folder before anything can be selected in it.
     await step();

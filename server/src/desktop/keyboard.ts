@@ -75,7 +75,7 @@ export class Keyboard {
   }
 
   async modifiers(): Promise<KeyboardModifiers> {
-    const { effective } = await this.client().modifierState();
+    const effective = await this.client().modifiers();
     const out = {} as KeyboardModifiers;
     for (const name of MODIFIER_NAMES) out[name] = (effective & MODIFIER_MASKS[name]) !== 0;
     return out;

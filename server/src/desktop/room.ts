@@ -28,6 +28,8 @@ const PRIVATE_MODE_QUALITY = 90;
 export class DesktopRoom {
   private dialogOwner: Session | null = null;
   private privateImage: Buffer | null = null;
+  /** Screen changes run one at a time: concurrent xrandr calls would race. */
+  private screenChange: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private closed = false;
 
@@ -64,18 +66,22 @@ export class DesktopRoom {
    * broadcasts `screen/updated` with what was applied; `422 cannot set screen size` when the
    * X server refuses it. The capture pipeline follows the desktop's `screen` event.
    */
-  async setScreen(request: ScreenSize, by: Session): Promise<ScreenSize> {
-    const wanted = { width: request.width - (request.width % 8), height: request.height, rate: request.rate || 60 };
-    let applied: ScreenSize;
-    try {
-      if (wanted.width < 8 || wanted.height < 1) throw new Error('screen size too small');
-      applied = await this.opts.desktop.setScreenSize(wanted);
-    } catch (err) {
-      this.log.warn({ err, screen: wanted }, 'screen size not set');
-      throw unprocessable('cannot set screen size');
-    }
-    this.opts.sessions.broadcast('screen/updated', { id: by.id, ...applied });
-    return applied;
+  setScreen(request: ScreenSize, by: Session): Promise<ScreenSize> {
+    const change = this.screenChange.then(async () => {
+      const wanted = { width: request.width - (request.width % 8), height: request.height, rate: request.rate || 60 };
+      let applied: ScreenSize;
+      try {
+        if (wanted.width < 8 || wanted.height < 1) throw new Error('screen size too small');
+        applied = await this.opts.desktop.setScreenSize(wanted);
+      } catch (err) {
+        this.log.warn({ err, screen: wanted }, 'screen size not set');
+        throw unprocessable('cannot set screen size');
+      }
+      this.opts.sessions.broadcast('screen/updated', { id: by.id, ...applied });
+      return applied;
+    });
+    this.screenChange = change.catch(() => {});
+    return change;
   }
 
   /**
@@ -95,10 +101,6 @@ export class DesktopRoom {
   /** Owner of the dialog being held, for the connect sequence (§5.2 step 4). */
   get dialogOwnerId(): string | null {
     return this.dialogOwner?.id ?? null;
-  }
-
-  get dialogOpen(): boolean {
-    return this.opts.features.fileChooser?.isOpen ?? false;
   }
 
   /**

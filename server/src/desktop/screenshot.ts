@@ -7,7 +7,7 @@ export async function screenshotJpeg(client: X11Client, quality: number): Promis
   return encodeJpeg(await client.rootImage(), quality);
 }
 
-export async function encodeJpeg(image: Image, quality: number): Promise<Buffer> {
+async function encodeJpeg(image: Image, quality: number): Promise<Buffer> {
   const { width, height, data } = image;
   // GetImage gives B, G, R, X per pixel; swapping B and R in place makes it RGBX, and the X
   // byte (whatever the server left there) is dropped as if it were alpha.
@@ -19,6 +19,8 @@ export async function encodeJpeg(image: Image, quality: number): Promise<Buffer>
   const q = Math.min(Math.max(Math.round(quality), 1), 100);
   return sharp(data, { raw: { width, height, channels: 4 } }).removeAlpha().jpeg({ quality: q }).toBuffer();
 }
+
+const FRAME_TIMEOUT_MS = 5000;
 
 /** `capture.screencast.rate` (`n/d` frames per second) → milliseconds between frames. */
 export function frameIntervalMs(rate: string): number {
@@ -61,7 +63,24 @@ export class Screencast {
     this.lastRequest = Date.now();
     if (!this.running) this.startLoop();
     if (this.latest) return Promise.resolve(this.latest);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      // A grab stuck in a hung X server must not hold the HTTP request forever.
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error('no screencast frame in time'));
+      }, FRAME_TIMEOUT_MS);
+      const waiter = {
+        resolve: (frame: Buffer) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   get active(): boolean {
@@ -104,6 +123,7 @@ export class Screencast {
       this.waiters = [];
       for (const w of waiters) w.resolve(frame);
     } catch (err) {
+      if (!current()) return;
       this.opts.logger.warn({ err }, 'screencast frame failed');
       const waiters = this.waiters;
       this.waiters = [];

@@ -43,7 +43,8 @@ export interface UploadsOptions {
 }
 
 /**
- * The upload folder of this server (a fresh directory under the temp dir, removed on close):
+ * The upload folder of this server: a fresh directory under the temp dir, created with the
+ * first upload (servers that never get one leave nothing behind) and removed on close.
  *
  * - dropped files land directly in it, and from there they are dragged onto the window at
  *   the drop point (xdnd.ts), as if from a file manager. Where no window takes drops (the
@@ -55,31 +56,31 @@ export interface UploadsOptions {
  *   nothing a client sends is ever written outside this folder.
  */
 export class Uploads {
+  /** The upload folder (drop target); created with the first upload. */
+  readonly dir: string;
+  /** Where multipart parts are written while a request is parsed. */
+  readonly incomingDir: string;
+  private readonly logger: Logger;
+  private created: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
-  private constructor(
-    /** The upload folder (drop target). */
-    readonly dir: string,
-    /** Where multipart parts are written while a request is parsed. */
-    readonly incomingDir: string,
-    private readonly logger: Logger,
-  ) {}
-
-  static async create(opts: UploadsOptions): Promise<Uploads> {
-    const dir = await mkdtemp(join(opts.parent ?? tmpdir(), 'neko-upload-'));
-    const incoming = join(dir, '.incoming');
-    await mkdir(incoming, { mode: 0o700 });
-    opts.logger.info({ dir }, 'upload folder ready');
-    return new Uploads(dir, incoming, opts.logger);
+  constructor(opts: UploadsOptions) {
+    // Unguessable, and created without `recursive` below: a folder planted under this name
+    // in a shared temp dir makes the upload fail instead of being used.
+    this.dir = join(opts.parent ?? tmpdir(), `neko-upload-${randomBytes(9).toString('base64url')}`);
+    this.incomingDir = join(this.dir, '.incoming');
+    this.logger = opts.logger;
   }
 
   /** Moves dropped files into the upload folder; returns where each one landed. */
   async drop(files: IncomingFile[]): Promise<string[]> {
+    await this.ensure();
     return this.place(files, this.dir);
   }
 
   /** Moves files into a new sub-folder for a file chooser dialog; returns that folder. */
   async dialogBatch(files: IncomingFile[]): Promise<string> {
+    await this.ensure();
     const dir = join(this.dir, `.dialog-${randomBytes(6).toString('hex')}`);
     await mkdir(dir, { mode: 0o700 });
     await this.place(files, dir);
@@ -90,7 +91,8 @@ export class Uploads {
    * A private spool folder for one request's parts. Removing the whole folder afterwards
    * (discardSpool) also catches parts a parser created after it had already failed.
    */
-  spool(): Promise<string> {
+  async spool(): Promise<string> {
+    await this.ensure();
     return mkdtemp(join(this.incomingDir, 'request-'));
   }
 
@@ -102,11 +104,27 @@ export class Uploads {
 
   /** Removes the upload folder and everything in it; idempotent. */
   close(): Promise<void> {
-    this.closing ??= rm(this.dir, { recursive: true, force: true }).then(
-      () => this.logger.debug({ dir: this.dir }, 'upload folder removed'),
-      (err: unknown) => this.logger.warn({ err, dir: this.dir }, 'upload folder not removed'),
-    );
+    this.closing ??= (async () => {
+      const created = this.created;
+      // Later uploads fail on the missing folder instead of recreating it.
+      this.created = Promise.reject(new Error('uploads closed'));
+      this.created.catch(() => {});
+      if (!created) return;
+      await created.catch(() => {});
+      await rm(this.dir, { recursive: true, force: true });
+      this.logger.debug({ dir: this.dir }, 'upload folder removed');
+    })().catch((err: unknown) => this.logger.warn({ err, dir: this.dir }, 'upload folder not removed'));
     return this.closing;
+  }
+
+  /** Servers that never receive an upload leave no folder behind. */
+  private ensure(): Promise<void> {
+    this.created ??= (async () => {
+      await mkdir(this.dir, { mode: 0o700 });
+      await mkdir(this.incomingDir, { mode: 0o700 });
+      this.logger.info({ dir: this.dir }, 'upload folder created');
+    })();
+    return this.created;
   }
 
   private async place(files: IncomingFile[], dir: string): Promise<string[]> {

@@ -26,11 +26,6 @@ export interface Image {
   data: Buffer;
 }
 
-export interface ModifierState {
-  /** Modifiers in effect (pressed, latched or locked), as a core state mask. */
-  effective: number;
-  locked: number;
-}
 
 export interface X11ClientEvents {
   /** Every X event received (the connection gets MappingNotify without asking). */
@@ -203,11 +198,11 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     return { width, height, data: image.data };
   }
 
-  /** Modifier state of the core keyboard (XKB). */
-  async modifierState(): Promise<ModifierState> {
+  /** Modifiers in effect on the core keyboard (pressed, latched or locked), as a core state mask (XKB). */
+  async modifiers(): Promise<number> {
     const xkb = await this.xkb();
     const state = await this.request<x11.XkbState>((cb) => xkb.GetState(xkb.UseCoreKbd, cb));
-    return { effective: state.mods, locked: state.lockedMods };
+    return state.mods;
   }
 
   /**

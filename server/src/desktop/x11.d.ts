@@ -139,7 +139,6 @@ declare module 'x11' {
     interface XkbState {
       /** Effective modifier mask (base | latched | locked). */
       mods: number;
-      lockedMods: number;
     }
 
     interface Xkb {

@@ -167,7 +167,13 @@ export function mountFileTransferRoutes(router: Router, opts: FileTransferRoutes
         }
       });
       for (const [i, f] of files.entries()) {
-        await rename(f.filepath, path.join(plugin.dir, names[i]!));
+        try {
+          await rename(f.filepath, path.join(plugin.dir, names[i]!));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw badRequest('a folder has that name');
+          throw err;
+        }
         temporary.delete(f.filepath);
         logger.info({ session_id: sessionOf(ctx).id, file: names[i], size: f.size }, 'file uploaded');
       }

@@ -3,6 +3,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../log.js';
+import type { MemberProfile } from '../members/types.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import type { Settings } from '../sessions/types.js';
@@ -75,7 +76,10 @@ export class FileTransferPlugin {
   private readonly log: Logger;
   /** Absolute, so paths built from it compare equal to the upload parser's. */
   readonly dir: string;
-  private readonly onProfile = (session: Session) => this.sendUpdate(session);
+  private readonly onProfile = (session: Session, previous: MemberProfile) => {
+    const now = session.profile;
+    if (now.is_admin !== previous.is_admin || !isDeepStrictEqual(now.plugins, previous.plugins)) this.sendUpdate(session);
+  };
   private readonly onSettings = (next: Settings, previous: Settings) => {
     if (!isDeepStrictEqual(next.plugins, previous.plugins)) this.broadcastUpdate();
   };

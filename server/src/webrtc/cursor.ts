@@ -1,6 +1,5 @@
 import type { CursorImage } from '../desktop/cursor.js';
 import type { Point } from '../desktop/x11-client.js';
-import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionPeer } from '../sessions/types.js';
@@ -20,7 +19,6 @@ export interface CursorSource {
 export interface CursorBroadcasterOptions {
   sessions: SessionManager;
   source: CursorSource;
-  logger: Logger;
 }
 
 /**

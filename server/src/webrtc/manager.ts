@@ -2,7 +2,7 @@ import type { MediaStreamTrack } from 'werift';
 import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
-import { StreamEstimator, type EstimatorSettings } from './estimator.js';
+import { LossBasedRate, StreamEstimator, type EstimatorSettings } from './estimator.js';
 import type { IceMux } from './ice-mux.js';
 import type { IncomingTrack } from './microphone.js';
 import { Peer, type IceCandidateJson, type IceServer, type PeerCodec, type RtpSource } from './peer.js';
@@ -96,7 +96,6 @@ export interface Provide {
 /** Per-peer state the manager keeps beside the peer. */
 interface PeerState {
   auto: boolean;
-  estimator: StreamEstimator | null;
   timer: NodeJS.Timeout | null;
 }
 
@@ -104,7 +103,15 @@ interface PeerState {
 export class WebRTCManager {
   private readonly states = new WeakMap<Peer, PeerState>();
 
-  constructor(private readonly opts: WebRTCOptions) {}
+  /** A microphone stops playing as soon as its session loses can_share_media. */
+  private readonly onProfile = (session: Session) => {
+    const peer = this.peerOf(session);
+    if (peer && !session.profile.can_share_media) this.opts.microphone?.release(peer);
+  };
+
+  constructor(private readonly opts: WebRTCOptions) {
+    opts.sessions.on('profile', this.onProfile);
+  }
 
   get videoIds(): string[] {
     return this.opts.media.videoIds;
@@ -132,7 +139,6 @@ export class WebRTCManager {
       trickle: this.opts.trickle,
       iceLite: this.opts.iceLite,
       mux: this.opts.mux,
-      bandwidthFeedback: this.opts.estimator.enabled,
       logger: log,
       onCandidate: (candidate) => session.send('signal/candidate', candidate),
       onData: (bytes) => this.opts.onData(session, peer, bytes),
@@ -155,7 +161,7 @@ export class WebRTCManager {
         session.send('signal/close', null);
       },
     });
-    this.states.set(peer, { auto: this.autoAllowed(request.auto), estimator: null, timer: null });
+    this.states.set(peer, { auto: this.autoAllowed(request.auto), timer: null });
     peer.setVideoDisabled(request.videoDisabled);
     peer.setAudioEnabled(!request.audioDisabled);
     // Private mode applies from the first packet, not only to peers that existed when it was turned on.
@@ -218,7 +224,12 @@ export class WebRTCManager {
     const peer = this.peerOf(session);
     if (!peer || peer.signalingState !== 'stable') return null;
     this.opts.logger.info({ session_id: session.id }, 'ICE restart');
-    return peer.createOffer(true);
+    try {
+      return await peer.createOffer(true);
+    } catch (err) {
+      this.opts.logger.warn({ session_id: session.id, err }, 'ICE restart offer failed');
+      return null;
+    }
   }
 
   async candidate(session: Session, candidate: IceCandidateJson): Promise<void> {
@@ -261,6 +272,7 @@ export class WebRTCManager {
 
   /** Closes every peer; idempotent. */
   async close(): Promise<void> {
+    this.opts.sessions.off('profile', this.onProfile);
     await Promise.all(this.opts.sessions.list().map((session) => this.peerOf(session)?.close()));
   }
 
@@ -318,22 +330,26 @@ export class WebRTCManager {
     const settings = this.opts.estimator;
     const state = this.states.get(peer);
     if (!settings.enabled || !state || state.timer) return;
+    const { media } = this.opts;
+    const bitrate = (id: string | undefined) => (id === undefined ? 0 : (media.videoInfo(id)?.kbps ?? 0) * 1000);
+    const top = Math.max(...media.videoIds.map(bitrate));
+    const rate = new LossBasedRate(settings.initialBitrate, Math.max(2 * top, settings.initialBitrate));
     const estimator = new StreamEstimator(settings, Date.now());
-    const log = this.opts.logger.child({ session_id: session.id, module: 'estimator' });
-    state.estimator = estimator;
+    const log = this.opts.logger.child({ session_id: session.id });
     state.timer = setInterval(() => {
-      const ids = this.opts.media.videoIds;
+      // Nothing is sent while disabled or paused, so there is nothing to judge either.
+      if (!peer.sendingVideo) return;
+      const ids = media.videoIds;
       const index = ids.indexOf(peer.videoId);
-      const kbps = (id: string | undefined) => (id === undefined ? null : (this.opts.media.videoInfo(id)?.kbps ?? 0) * 1000);
-      const estimate = peer.bandwidthEstimate();
+      const loss = peer.takePacketLoss();
       const step = estimator.update({
         now: Date.now(),
-        estimate,
-        current: kbps(peer.videoId) ?? 0,
-        higher: index > 0 ? kbps(ids[index - 1]) : null,
+        estimate: loss === null ? null : rate.update(loss),
+        current: bitrate(peer.videoId),
+        higher: index > 0 ? bitrate(ids[index - 1]) : null,
         canLower: index >= 0 && index < ids.length - 1,
       });
-      if (settings.debug) log.info({ estimate, video: peer.videoId, step, auto: state.auto }, 'bandwidth estimate');
+      if (settings.debug) log.info({ loss, estimate: estimator.bitrate, video: peer.videoId, step, auto: state.auto }, 'bandwidth estimate');
       if (!step || !state.auto) return;
       const change = this.setVideo(session, { selector: { type: step, id: peer.videoId, bitrate: 0 } });
       if (change) {

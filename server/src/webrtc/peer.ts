@@ -14,7 +14,6 @@ import { PLAYOUT_DELAY_URI, withPlayoutDelay } from './playout-delay.js';
 
 /** Codec facts the peer negotiates; the capture layer produces matching RTP. */
 export interface PeerCodec {
-  name?: string;
   mimeType: string;
   clockRate: number;
   payloadType: number;
@@ -60,8 +59,6 @@ export interface PeerOptions {
   iceLite: boolean;
   /** Single-port ICE; with its UDP port on, the peer's own sockets stay on loopback behind it. */
   mux: IceMux | null;
-  /** Negotiates the header extensions the receiver's bandwidth feedback needs. */
-  bandwidthFeedback: boolean;
   logger: Logger;
   onCandidate(candidate: IceCandidateJson): void;
   onData(bytes: Uint8Array): void;
@@ -78,8 +75,9 @@ export interface PeerOptions {
 const DATA_CHANNEL_LABEL = 'data';
 /** Candidates held while an answer is awaited; a real client sends a handful. */
 const MAX_PENDING_CANDIDATES = 64;
-const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
-const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+/** RTCP sender and receiver reports: both carry the viewer's reception statistics. */
+const RTCP_SR = 200;
+const RTCP_RR = 201;
 
 function codecParameters(codec: PeerCodec): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({
@@ -90,11 +88,6 @@ function codecParameters(codec: PeerCodec): RTCRtpCodecParameters {
     parameters: codec.fmtp,
     rtcpFeedback: [...(codec.rtcpFeedback ?? [])],
   });
-}
-
-function videoHeaderExtensions(bandwidthFeedback: boolean): RTCRtpHeaderExtensionParameters[] {
-  const uris = [PLAYOUT_DELAY_URI, ...(bandwidthFeedback ? [ABS_SEND_TIME_URI, TRANSPORT_CC_URI] : [])];
-  return uris.map((uri, i) => new RTCRtpHeaderExtensionParameters({ id: i + 1, uri }));
 }
 
 const ufragOf = (sdp: string): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
@@ -151,6 +144,8 @@ export class Peer {
   private warmHold: (() => void) | null;
   private playoutDelayId: number | null = null;
   private pendingCandidates: IceCandidateJson[] = [];
+  /** Highest video loss fraction reported since takePacketLoss(); null: no report. */
+  private worstLoss: number | null = null;
   private _videoDisabled = false;
   private _audioEnabled = true;
   private paused = false;
@@ -182,11 +177,17 @@ export class Peer {
         video: [codecParameters(opts.video.codec)],
         audio: [codecParameters(opts.audioCodec)],
       },
-      headerExtensions: { video: videoHeaderExtensions(opts.bandwidthFeedback), audio: [] },
+      headerExtensions: { video: [new RTCRtpHeaderExtensionParameters({ id: 1, uri: PLAYOUT_DELAY_URI })], audio: [] },
     });
     const stream = new MediaStream({ id: 'stream' });
     this.videoTransceiver = this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly', streams: [stream] });
     this.videoSender = this.videoTransceiver.sender;
+    this.videoSender.onRtcp.subscribe((packet) => {
+      if (packet.type !== RTCP_RR && packet.type !== RTCP_SR) return;
+      for (const report of packet.reports) {
+        if (report.ssrc === this.videoSender.ssrc) this.worstLoss = Math.max(this.worstLoss ?? 0, report.fractionLost / 256);
+      }
+    });
     if (opts.audio) {
       this.audioSender = this.pc.addTransceiver(this.audioTrack, { direction: 'sendrecv', streams: [stream] }).sender;
     }
@@ -294,15 +295,16 @@ export class Peer {
     return this._audioEnabled;
   }
 
-  /**
-   * The receiver's bandwidth estimate in bit/s (transport-wide congestion control feedback,
-   * else REMB), or null when it has sent none.
-   */
-  bandwidthEstimate(): number | null {
-    const twcc = this.videoSender.senderBWE.availableBitrate;
-    if (twcc > 0) return twcc;
-    const remb = Number(this.videoSender.receiverEstimatedMaxBitrate);
-    return remb > 0 ? remb : null;
+  /** The worst video packet loss (0..1) the viewer reported since the last call; null: none reported. */
+  takePacketLoss(): number | null {
+    const loss = this.worstLoss;
+    this.worstLoss = null;
+    return loss;
+  }
+
+  /** Video packets are being forwarded (connected, not paused or disabled). */
+  get sendingVideo(): boolean {
+    return this.unsubscribeVideo !== null;
   }
 
   /** Sends a binary message on the data channel; dropped while the channel is not open. */
@@ -405,10 +407,11 @@ export class Peer {
   /** The local description as the client gets it: NAT 1:1 addresses, mux candidates. */
   private localSdp(): string {
     this.registerUfrag();
-    let sdp = this.pc.localDescription!.sdp;
+    let sdp = this.rewriteSdp(this.pc.localDescription!.sdp);
     const mux = this.opts.mux;
     if (mux) {
       if (this.muxOnly) sdp = withoutCandidates(sdp);
+      // Mux candidates already carry the advertised (NAT 1:1) addresses.
       if (this.opts.trickle) {
         // After the caller has sent the description the candidates belong to.
         setImmediate(() => this.sendMuxCandidates(mux, sdp));
@@ -416,7 +419,7 @@ export class Peer {
         sdp = withCandidates(sdp, mux.candidates());
       }
     }
-    return this.rewriteSdp(sdp);
+    return sdp;
   }
 
   private sendMuxCandidates(mux: IceMux, sdp: string): void {
@@ -424,7 +427,7 @@ export class Peer {
     const sdpMid = /^a=mid:(\S+)/m.exec(sdp)?.[1];
     const usernameFragment = ufragOf(sdp);
     for (const candidate of mux.candidates()) {
-      this.opts.onCandidate({ candidate: this.rewriteCandidate(candidate), sdpMid, sdpMLineIndex: 0, usernameFragment });
+      this.opts.onCandidate({ candidate, sdpMid, sdpMLineIndex: 0, usernameFragment });
     }
   }
 

@@ -159,3 +159,45 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
     assert.deepEqual(status.body, { is_active: false });
   });
 });
+
+describe('RTMP broadcast autostart with a custom pipeline', () => {
+  let app: App;
+  let dir: string;
+  let nginx: ChildProcess | null = null;
+  let url: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'neko-rtmp-'));
+    const port = await freePort();
+    nginx = await startNginx(dir, port);
+    url = `rtmp://127.0.0.1:${port}/live/auto`;
+    app = await startApp([
+      '--desktop.screen', '320x240@30',
+      '--capture.broadcast.url', url,
+      '--capture.broadcast.pipeline',
+      'videotestsrc is-live=true ! video/x-raw,width=160,height=120 ! x264enc tune=zerolatency speed-preset=ultrafast ' +
+        '! h264parse ! flvmux streamable=true ! rtmp2sink location={url}',
+    ]);
+  });
+  after(async () => {
+    await app?.close();
+    if (nginx?.pid) {
+      try {
+        process.kill(-nginx.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('capture.broadcast.url starts the broadcast at startup, through the custom pipeline', async () => {
+    await waitFor('the autostarted stream is recorded', async () => {
+      const recs = await recordings(dir);
+      return recs.some((r) => r.name.startsWith('auto') && r.size > 5000);
+    }, 15_000);
+    const res = await api(app.url).post('/api/login').send({ username: 'root', password: 'admin' }).expect(200);
+    const status = await api(app.url, res.body.token).get('/api/room/broadcast').expect(200);
+    assert.deepEqual(status.body, { is_active: true, url });
+  });
+});

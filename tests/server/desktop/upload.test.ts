@@ -207,8 +207,9 @@ describe('upload drop and file chooser dialog', () => {
         .attach('files', Buffer.from('for the app'), { filename: 'report 1.pdf' })
         .attach('files', Buffer.from('too'), { filename: 'b.txt' })
         .expect(204);
-      assert.equal(target.uris, `file://${dir}/report%201.pdf\r\nfile://${dir}/b.txt\r\n`, 'the URI list arrived before the answer');
-      assert.equal(target.offered.length, 1, 'one type offered (text/uri-list)');
+      const state = `uris=${JSON.stringify(target.uris)} offered=${target.offered.length}`;
+      assert.equal(target.uris, `file://${dir}/report%201.pdf\r\nfile://${dir}/b.txt\r\n`, `URI list before the answer (${state})`);
+      assert.equal(target.offered.length, 1, `one type offered, text/uri-list (${state})`);
       assert.equal(readFileSync(join(dir, 'report 1.pdf'), 'utf8'), 'for the app');
       assert.deepEqual(await pointer(display), { x: 250, y: 240 });
     } finally {

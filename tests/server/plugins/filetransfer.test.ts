@@ -128,6 +128,8 @@ describe('file transfer plugin: listing, upload, download, delete, permissions',
       .expect(206);
     assert.equal(part.body.toString(), 'from');
     assert.equal(part.headers['content-range'], `bytes 6-9/${content.length}`);
+    const beyond = await api(app.url, bob.token).get('/api/filetransfer?filename=hello.txt').set('Range', 'bytes=999-').expect(416);
+    assert.equal(beyond.headers['content-range'], `bytes */${content.length}`);
 
     // Overwrite keeps one entry with the new size.
     await api(app.url, ann.token).post('/api/filetransfer').attach('files', Buffer.from('v2'), 'hello.txt').expect(200);

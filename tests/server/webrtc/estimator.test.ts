@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StreamEstimator, type EstimatorSettings, type Reading } from '../../../server/src/webrtc/estimator.js';
+import { LossBasedRate, StreamEstimator, type EstimatorSettings, type Reading } from '../../../server/src/webrtc/estimator.js';
 
 // The contract's defaults (§11.6), in ms.
 const SETTINGS: EstimatorSettings = {
@@ -56,11 +56,16 @@ describe('bandwidth estimator', () => {
     assert.deepEqual(steps.slice(0, 2), [[8000, 'lower'], [18_000, 'lower']]);
   });
 
-  test('no new estimate for the stalled duration steps down', () => {
+  test('no feedback for the stalled duration steps down', () => {
     const est = new StreamEstimator(SETTINGS, 0);
-    // The same value forever: the receiver stopped reporting.
-    const steps = run(est, 2000, 40_000, () => ({ ...MID, estimate: 1_000_000 }));
-    assert.deepEqual(steps[0], [24_000, 'lower']);
+    // One report at 2 s, then the receiver goes quiet.
+    const steps = run(est, 2000, 40_000, (now) => ({ ...MID, estimate: now === 2000 ? 1_000_000 : null }));
+    assert.deepEqual(steps[0], [26_000, 'lower']);
+  });
+
+  test('steady feedback at the same value is not a stall', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    assert.deepEqual(run(est, 2000, 60_000, () => ({ ...MID, estimate: 1_000_000 })), []);
   });
 
   test('without feedback the initial bitrate never steps up, and the stall steps down', () => {
@@ -79,5 +84,24 @@ describe('bandwidth estimator', () => {
   test('nothing to step to means no step', () => {
     const est = new StreamEstimator(SETTINGS, 0);
     assert.deepEqual(run(est, 2000, 40_000, (now) => ({ current: 1_000_000, higher: null, canLower: false, estimate: (now % 4000) + 10 })), []);
+  });
+});
+
+describe('loss-based rate', () => {
+  test('grows 5 % per clean report up to the cap', () => {
+    const rate = new LossBasedRate(1_000_000, 1_200_000);
+    assert.equal(rate.update(0), 1_050_000);
+    assert.equal(rate.update(0.01), 1_102_500);
+    assert.equal(rate.update(0), 1_157_625);
+    assert.equal(rate.update(0), 1_200_000);
+    assert.equal(rate.update(0), 1_200_000);
+  });
+
+  test('holds between 2 and 10 % loss and shrinks above', () => {
+    const rate = new LossBasedRate(1_000_000, 5_000_000);
+    assert.equal(rate.update(0.05), 1_000_000);
+    assert.equal(rate.update(0.1), 1_000_000);
+    assert.equal(rate.update(0.2), 900_000);
+    assert.equal(rate.update(1), 450_000);
   });
 });

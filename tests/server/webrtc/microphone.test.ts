@@ -5,8 +5,8 @@ import type { App } from '../../../server/src/main.js';
 import { startApp } from '../../helpers/app.js';
 import { Viewer } from '../../helpers/viewer.js';
 
-/** Records `ms` of the PulseAudio source desktop apps record from, and returns its RMS (0..1). */
-async function recordRms(pulseServer: string, ms: number): Promise<number> {
+/** Records `ms` of the PulseAudio source desktop apps record from: RMS (0..1) and pitch (Hz). */
+async function record(pulseServer: string, ms: number): Promise<{ rms: number; hz: number }> {
   // Without a small latency parec hands over (almost) nothing in a short recording.
   const args = ['-d', 'audio_input', '--format=s16le', '--rate=48000', '--channels=1', '--latency-msec=20'];
   const child = spawn('parec', args, {
@@ -24,13 +24,20 @@ async function recordRms(pulseServer: string, ms: number): Promise<number> {
   const start = Math.min(pcm.length, 9600) & ~1;
   let sum = 0;
   let n = 0;
+  let crossings = 0;
+  let previous = 0;
   for (let i = start; i + 1 < pcm.length; i += 2) {
     const v = pcm.readInt16LE(i) / 32768;
     sum += v * v;
     n++;
+    // Zero crossings of a sine: two per period; a small dead band ignores noise.
+    if (Math.abs(v) > 0.01) {
+      if (previous !== 0 && Math.sign(v) !== previous) crossings++;
+      previous = Math.sign(v);
+    }
   }
   assert.ok(n > 12_000, `recorded enough audio (${n} samples)`);
-  return Math.sqrt(sum / n);
+  return { rms: Math.sqrt(sum / n), hz: crossings / 2 / (n / 48000) };
 }
 
 describe('microphone: a viewer’s audio track is played into the desktop’s audio_input', () => {
@@ -51,7 +58,7 @@ describe('microphone: a viewer’s audio track is played into the desktop’s au
       await viewer.waitForDataChannel();
       const mic = await viewer.addMicrophone();
       await new Promise((r) => setTimeout(r, 800));
-      const rms = await recordRms(app.desktop.pulseServer!, 1500);
+      const { rms } = await record(app.desktop.pulseServer!, 1500);
       mic.stop();
       assert.ok(rms < 0.01, `silence expected, RMS ${rms.toFixed(4)}`);
     } finally {
@@ -59,20 +66,34 @@ describe('microphone: a viewer’s audio track is played into the desktop’s au
     }
   });
 
-  test('with can_share_media the sine tone is recorded from audio_input', async () => {
-    const viewer = await Viewer.connect(app.url, 'boss', 'admin', { video: {}, audio: { disabled: true } });
+  test('with can_share_media the tone is recorded from audio_input; a newer track replaces it; revoking stops it', async () => {
+    const first = await Viewer.connect(app.url, 'boss', 'admin', { video: {}, audio: { disabled: true } });
+    const second = await Viewer.connect(app.url, 'chief', 'admin', { video: {}, audio: { disabled: true } });
     try {
-      await viewer.waitForDataChannel();
-      const mic = await viewer.addMicrophone();
+      await Promise.all([first.waitForDataChannel(), second.waitForDataChannel()]);
+      await first.addMicrophone(440);
       await new Promise((r) => setTimeout(r, 800));
-      const rms = await recordRms(app.desktop.pulseServer!, 1500);
-      mic.stop();
-      // A full-scale sine has RMS 0.707; the tone is sent at 12000/32768 ≈ 0.37 peak → ~0.26.
-      assert.ok(rms > 0.05, `tone expected, RMS ${rms.toFixed(4)}`);
+      const a = await record(app.desktop.pulseServer!, 1500);
+      // The tone is sent at 12000/32768 ≈ 0.37 peak, an RMS of about 0.26.
+      assert.ok(a.rms > 0.05, `tone expected, RMS ${a.rms.toFixed(4)}`);
+      assert.ok(Math.abs(a.hz - 440) < 40, `440 Hz expected, measured ${a.hz.toFixed(0)} Hz`);
       // The server answered the client offer and the video keeps flowing.
-      await viewer.waitForFrame(() => true, 10_000);
+      await first.waitForFrame(() => true, 10_000);
+
+      await second.addMicrophone(1000);
+      await new Promise((r) => setTimeout(r, 800));
+      const b = await record(app.desktop.pulseServer!, 1500);
+      assert.ok(Math.abs(b.hz - 1000) < 80, `the newer 1000 Hz track plays, measured ${b.hz.toFixed(0)} Hz`);
+
+      // Losing the permission stops the microphone.
+      const session = app.sessions.get(second.sessionId)!;
+      app.sessions.updateProfile(session, { ...session.profile, can_share_media: false });
+      await new Promise((r) => setTimeout(r, 500));
+      const c = await record(app.desktop.pulseServer!, 1500);
+      assert.ok(c.rms < 0.01, `silence after the permission is revoked, RMS ${c.rms.toFixed(4)}`);
     } finally {
-      viewer.close();
+      first.close();
+      second.close();
     }
   });
 });

@@ -3,10 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import type { App } from '../../../server/src/main.js';
 import { startApp } from '../../helpers/app.js';
 import { Viewer } from '../../helpers/viewer.js';
+import { waitFor } from '../../helpers/x11.js';
 
 const PIPELINES = JSON.stringify({
   hq: { width: 'width', height: 'height', fps: 15, bitrate: 1500 },
-  lq: { width: 'width / 2', height: 'height / 2', fps: 15, bitrate: 300 },
+  // Fewer frames keep lq's measured bitrate below hq's even for a still picture.
+  lq: { width: 'width / 2', height: 'height / 2', fps: 5, bitrate: 300 },
 });
 
 /** Resolves with the next `signal/video` after `since` events, or null if none comes in `ms`. */
@@ -60,16 +62,6 @@ describe('quality streams: hq / lq selection over signal/video', () => {
     await viewer.waitForFrame((f) => f.width === 1280, 15_000);
   });
 
-  test('by bitrate: nearest picks the best running stream within the request', async () => {
-    // lq's encoder keeps running for a few seconds after its last viewer left: both are measured.
-    let since = viewer.socket.events.length;
-    viewer.socket.send('signal/video', { selector: { type: 'nearest', bitrate: 1 } });
-    assert.equal((await nextVideoEvent(viewer, since, 3000))?.id, 'lq', 'nothing fits 1 bit/s: the closest above');
-    since = viewer.socket.events.length;
-    viewer.socket.send('signal/video', { selector: { type: 'nearest', bitrate: 1e9 } });
-    assert.equal((await nextVideoEvent(viewer, since, 3000))?.id, 'hq', 'the highest not exceeding 1 Gbit/s');
-  });
-
   test('unknown streams, impossible steps and no-op changes get no reply', async () => {
     const since = viewer.socket.events.length;
     viewer.socket.send('signal/video', { selector: { id: 'nope', type: 'exact' } });
@@ -113,7 +105,7 @@ describe('quality streams: hq / lq selection over signal/video', () => {
     assert.deepEqual(audioEvents().map((e) => e.payload), [{ disabled: true }, { disabled: false }]);
   });
 
-  test('a request for a stream by selector starts on that stream; an unknown one gets no provide', async () => {
+  test('a request by selector starts on that stream; bitrate selectors pick among running streams', async () => {
     const other = await Viewer.connect(app.url, 'bob', 'neko', { video: { selector: { id: 'lq', type: 'exact' } }, audio: { disabled: true } });
     try {
       const provide = await other.socket.waitFor('signal/provide');
@@ -121,12 +113,64 @@ describe('quality streams: hq / lq selection over signal/video', () => {
       assert.deepEqual(provide.payload.audio, { disabled: true });
       const frame = await other.waitForFrame((f) => f.width === 640, 15_000);
       assert.equal(frame.height, 360);
+
+      // Both encoders run now; once both have a measured bitrate they can be selected by it.
+      // Which one measures higher depends on the picture (a still screen costs lq about as much
+      // as hq), so the expectations follow the measurements.
+      const rate = (id: string) => app.capture.video(id)?.stats().bitrate ?? 0;
+      await waitFor('both bitrates measured', () => rate('hq') > 0 && rate('lq') > 0);
+      const [lowest, highest] = rate('hq') < rate('lq') ? ['hq', 'lq'] : ['lq', 'hq'];
+      let mark = viewer.socket.events.length;
+      viewer.socket.send('signal/video', { selector: { id: highest, type: 'exact' } });
+      await nextVideoEvent(viewer, mark, 1000);
+      mark = viewer.socket.events.length;
+      viewer.socket.send('signal/video', { selector: { type: 'nearest', bitrate: 1 } });
+      assert.equal((await nextVideoEvent(viewer, mark, 3000))?.id, lowest, 'nothing fits 1 bit/s: the closest above');
+      mark = viewer.socket.events.length;
+      viewer.socket.send('signal/video', { selector: { type: 'nearest', bitrate: 1e9 } });
+      assert.equal((await nextVideoEvent(viewer, mark, 3000))?.id, highest, 'the highest not exceeding 1 Gbit/s');
+
       const since = other.socket.events.length;
       other.socket.send('signal/request', { video: { selector: { id: 'nope' } } });
       await new Promise((r) => setTimeout(r, 700));
       assert.ok(!other.socket.events.slice(since).some((e) => e.event === 'signal/provide'), 'no provide for an unknown stream');
     } finally {
       other.close();
+    }
+  });
+});
+
+describe('auto quality from the bandwidth estimator', () => {
+  let app: App;
+
+  before(async () => {
+    app = await startApp([
+      '--capture.video.pipelines', PIPELINES,
+      '--webrtc.estimator.enabled',
+      '--webrtc.estimator.initial_bitrate', '5000000',
+      '--webrtc.estimator.read_interval', '250ms',
+      '--webrtc.estimator.stable_duration', '1s',
+      '--webrtc.estimator.upgrade_backoff', '1s',
+    ]);
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  test('auto sticks, and a loss-free link is stepped up from lq to hq', async () => {
+    const viewer = await Viewer.connect(app.url, 'alice', 'neko', { video: { selector: { id: 'lq' } }, audio: {}, auto: true });
+    try {
+      const provide = await viewer.socket.waitFor('signal/provide');
+      assert.deepEqual(provide.payload.video, { disabled: false, id: 'lq', video: 'lq', auto: true });
+      const switched = await viewer.socket.waitFor('signal/video', (p) => p.id === 'hq', 15_000);
+      assert.deepEqual(switched.payload, { disabled: false, id: 'hq', video: 'hq', auto: true });
+      await viewer.waitForFrame((f) => f.width === 1280, 15_000);
+      // Turning auto off is a change and is confirmed.
+      viewer.socket.send('signal/video', { auto: false });
+      await viewer.socket.waitFor('signal/video', (p) => p.auto === false);
+    } finally {
+      viewer.close();
     }
   });
 });

@@ -41,6 +41,7 @@ describe('signaling: ICE restart, header extensions, bad input', () => {
     assert.ok(viewer.frames > frames, 'frames keep coming');
     const later = viewer.socket.events.slice(since);
     assert.ok(!later.some((e) => e.event === 'signal/close'), 'the peer was not closed');
+    assert.ok(!later.some((e) => e.event === 'signal/offer'), 'no renegotiation besides the restart offer');
     assert.ok(
       !later.some((e) => e.event === 'session/state' && e.payload.id === viewer.sessionId && e.payload.is_watching === false),
       'the session kept watching',

@@ -312,4 +312,14 @@ describe('websocket contract: handshake, connect sequence, events and recipients
     await sleep(200);
     assert.ok(pings >= 1, 'a WebSocket ping frame follows the heartbeat');
   });
+
+  test('shutdown tells connected clients and does not wait for them to leave', async () => {
+    const started = Date.now();
+    await app.close();
+    assert.ok(Date.now() - started < 10_000, 'closing with clients connected finishes');
+    for (const m of [ann, root, bob]) {
+      assert.deepEqual((await m.ws.waitFor('system/disconnect')).payload, { message: 'server shutdown' });
+      await m.ws.closed;
+    }
+  });
 });
