@@ -7,7 +7,7 @@
  * no video) exits 1.
  */
 import { writeSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, getPriority, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import wrtc from '@roamhq/wrtc';
@@ -518,7 +518,7 @@ async function cpuAndFanOut(server: ServerProcess, host: Viewer): Promise<void> 
 
 async function main(): Promise<void> {
   const began = performance.now();
-  footer.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
+  footer.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; bench and server at nice ${getPriority()}`);
   await benchCodec('vp8', true);
   if (await wrtcDecodes('H264')) {
     await benchCodec('h264', false);

@@ -126,7 +126,7 @@ export const OPTIONS = [
   // 11.3 Member
   opt('member.provider', oneOf(['multiuser', 'file', 'object', 'noauth']), 'multiuser', 'member provider'),
   opt('member.file.path', text, '', 'file provider: JSON members file'),
-  opt('member.file.hash', bool, true, 'file provider: passwords are stored as base64(SHA-256)'),
+  opt('member.file.hash', bool, true, 'file provider: legacy (non-scrypt) passwords in the file are base64(SHA-256), else clear; new ones are always stored as scrypt'),
   opt('member.object.users', memberUsers, [], 'object provider: users as [{username,password,profile}]'),
   opt('member.multiuser.user_password', text, 'neko', 'multiuser provider: password for users'),
   opt('member.multiuser.admin_password', text, 'admin', 'multiuser provider: password for admins'),

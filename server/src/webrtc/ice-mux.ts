@@ -33,6 +33,8 @@ export interface MuxRegistration {
 /** Hard limits on what remote endpoints can make the mux hold. */
 const MAX_RELAYS = 1024;
 const MAX_TCP_FRAME = 0xffff;
+/** Beyond this much unsent data a TCP viewer loses packets instead of growing our memory. */
+const MAX_TCP_BACKLOG = 1 << 20;
 /** A TCP connection must name a known peer within this time. */
 const TCP_HELLO_MS = 10_000;
 
@@ -251,7 +253,7 @@ export class IceMux {
     let pending = Buffer.alloc(0);
     const hello = setTimeout(() => conn.destroy(), TCP_HELLO_MS);
     const send = (packet: Buffer) => {
-      if (packet.length > MAX_TCP_FRAME || conn.destroyed) return;
+      if (packet.length > MAX_TCP_FRAME || conn.destroyed || conn.writableLength > MAX_TCP_BACKLOG) return;
       const header = Buffer.alloc(2);
       header.writeUInt16BE(packet.length);
       conn.write(Buffer.concat([header, packet]));

@@ -5,7 +5,7 @@ import type { App } from '../../../server/src/main.js';
 import { startApp } from '../../helpers/app.js';
 import { Viewer } from '../../helpers/viewer.js';
 
-/** Records `ms` of the PulseAudio source desktop apps record from: RMS (0..1) and pitch (Hz). */
+/** Records `ms` of the PulseAudio source desktop apps record from (48 kHz mono): RMS (0..1) and pitch (Hz). */
 async function record(pulseServer: string, ms: number): Promise<{ rms: number; hz: number }> {
   // Without a small latency parec hands over (almost) nothing in a short recording.
   const args = ['-d', 'audio_input', '--format=s16le', '--rate=48000', '--channels=1', '--latency-msec=20'];
@@ -15,29 +15,39 @@ async function record(pulseServer: string, ms: number): Promise<{ rms: number; h
     detached: true,
   });
   const chunks: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => chunks.push(c));
-  await new Promise((r) => setTimeout(r, ms));
+  // parec sometimes takes a while to deliver its first bytes: wait for the amount, not the time.
+  const wanted = 9600 + ms * 96;
+  let received = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms + 5000);
+    child.stdout.on('data', (c: Buffer) => {
+      chunks.push(c);
+      received += c.length;
+      if (received >= wanted) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
   process.kill(-child.pid!, 'SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const pcm = Buffer.concat(chunks);
+  const samples: number[] = [];
   // The first 100 ms may hold what the source buffered before we asked.
-  const start = Math.min(pcm.length, 9600) & ~1;
-  let sum = 0;
-  let n = 0;
+  for (let i = 9600; i + 1 < pcm.length; i += 2) samples.push(pcm.readInt16LE(i) / 32768);
+  assert.ok(samples.length >= ms * 48, `recorded enough audio (${samples.length} samples)`);
+  const rms = Math.sqrt(samples.reduce((sum, v) => sum + v * v, 0) / samples.length);
+  // Pitch from zero crossings (two per period), over the 10 ms blocks that carry sound, so a
+  // gap while one track replaces another does not lower it.
   let crossings = 0;
-  let previous = 0;
-  for (let i = start; i + 1 < pcm.length; i += 2) {
-    const v = pcm.readInt16LE(i) / 32768;
-    sum += v * v;
-    n++;
-    // Zero crossings of a sine: two per period; a small dead band ignores noise.
-    if (Math.abs(v) > 0.01) {
-      if (previous !== 0 && Math.sign(v) !== previous) crossings++;
-      previous = Math.sign(v);
-    }
+  let voiced = 0;
+  for (let start = 0; start + 480 <= samples.length; start += 480) {
+    const block = samples.slice(start, start + 480);
+    if (Math.max(...block.map(Math.abs)) < 0.01) continue;
+    voiced += block.length;
+    for (let i = 1; i < block.length; i++) if (Math.sign(block[i]!) !== Math.sign(block[i - 1]!)) crossings++;
   }
-  assert.ok(n > 12_000, `recorded enough audio (${n} samples)`);
-  return { rms: Math.sqrt(sum / n), hz: crossings / 2 / (n / 48000) };
+  return { rms, hz: voiced ? crossings / 2 / (voiced / 48000) : 0 };
 }
 
 describe('microphone: a viewer’s audio track is played into the desktop’s audio_input', () => {
