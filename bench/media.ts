@@ -493,6 +493,10 @@ async function cpuAndFanOut(server: ServerProcess, host: Viewer): Promise<void> 
   section(`CPU, % of one core, 1 viewer, ${1000 / FLIP_SPACING_MS} flips/s, ${WINDOW_MS / 1000} s`);
   row('server process (node)', pct(one.usage.server), '<= 10 %', (one.usage.server ?? Infinity) <= 10);
   row('video encoder (gst-launch-1.0)', pct(one.usage.video));
+  // CPU per frame stays comparable when a busy machine makes the encoder drop frames.
+  if (one.received.length && one.received[0]! > 0) {
+    row('  video encoder CPU per frame sent', ms(((one.usage.video ?? NaN) * 10) / one.received[0]!));
+  }
   row('audio encoder (gst-launch-1.0)', pct(one.usage.audio));
   row('X server (Xvfb)', pct(one.usage.xserver));
   row('other server children (pulseaudio)', pct(one.usage.other));

@@ -1,10 +1,19 @@
 import wrtc from '@roamhq/wrtc';
 import WebSocket from 'ws';
 
-// @roamhq/wrtc's native teardown segfaults at process exit once a video sink has run
-// (a known issue of the binding). Exiting without the environment cleanup keeps the exit
-// code the test runner needs and skips the crashing finalizers.
-process.on('exit', (code) => (process as unknown as { reallyExit(code: number): never }).reallyExit(code));
+let exitWorkaroundInstalled = false;
+
+/**
+ * @roamhq/wrtc's native teardown segfaults at process exit once a video sink has run (a known
+ * issue of the binding). Exiting without the environment cleanup keeps the exit code the test
+ * runner needs and skips the crashing finalizers. Installed when the first peer is made, so
+ * exit listeners registered earlier (the supervisor's orphan killer) still run first.
+ */
+function installExitWorkaround(): void {
+  if (exitWorkaroundInstalled) return;
+  exitWorkaroundInstalled = true;
+  process.on('exit', (code) => (process as unknown as { reallyExit(code: number): never }).reallyExit(code));
+}
 
 export interface Envelope {
   event: string;
@@ -108,6 +117,7 @@ export class Viewer {
     readonly socket: SocketClient,
     readonly sessionId: string,
   ) {
+    installExitWorkaround();
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     this.channelOpen = new Promise((resolve) => {
       this.pc.ondatachannel = (ev) => {

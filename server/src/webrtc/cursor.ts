@@ -47,13 +47,14 @@ export class CursorBroadcaster {
   /** A peer's data channel opened. */
   async opened(session: Session, peer: SessionPeer): Promise<void> {
     if (this.closed) return;
+    const [image, position] = await Promise.all([this.opts.source.image(), this.opts.source.position()]);
+    if (session.peer !== peer || this.closed) return;
+    if (image) peer.send(imageMessage(image));
+    if (position && this.opts.sessions.host !== session) peer.send(encodeCursorPosition(position.x, position.y));
+    // Only now: updates must not overtake the image the contract puts first.
     this.open.add(peer);
     // Positions are polled only while someone can receive them.
     this.release ??= this.opts.source.watch();
-    const [image, position] = await Promise.all([this.opts.source.image(), this.opts.source.position()]);
-    if (session.peer !== peer) return;
-    if (image) peer.send(imageMessage(image));
-    if (position && this.opts.sessions.host !== session) peer.send(encodeCursorPosition(position.x, position.y));
   }
 
   /** A peer is gone. */

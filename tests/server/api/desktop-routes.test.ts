@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Test } from 'supertest';
 import { api } from '../../helpers/api.js';
-import { login } from '../../helpers/viewer.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
 import { becomeHost, startRoom, type Room } from '../desktop/room-helpers.js';
+import { login } from '../../helpers/viewer.js';
 
 type Guard = 'auth' | 'watch' | 'canHost' | 'clipboard' | 'host' | 'admin' | 'uploader';
 type Caller = 'anonymous' | 'admin' | 'host' | 'member' | 'noclip' | 'nohost' | 'nowatch';

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { api } from '../../helpers/api.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
+import { becomeHost, desktopProcess, startRoom, type Room } from './room-helpers.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { ControlMask, TestWindow, onDisplay, waitFor } from '../../helpers/x11.js';
-import { becomeHost, desktopProcess, startRoom, type Room } from './room-helpers.js';
 
 /** The CLIPBOARD text as a desktop application sees it ('' while nobody owns it). */
 const clipboardText = (display: string) => onDisplay(display, 'xclip', ['-o', '-selection', 'clipboard']).catch(() => '');

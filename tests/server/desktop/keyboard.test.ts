@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../../helpers/api.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
+import { becomeHost, startRoom, type Room } from './room-helpers.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { onDisplay, waitFor } from '../../helpers/x11.js';
-import { becomeHost, startRoom, type Room } from './room-helpers.js';
 
 /** layout/variant as `setxkbmap -query` prints them. */
 async function xkbQuery(display: string): Promise<{ layout: string; variant: string }> {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../../helpers/api.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
+import { startRoom, type Room } from './room-helpers.js';
 import { SocketClient, Viewer } from '../../helpers/viewer.js';
 import { onDisplay, waitFor } from '../../helpers/x11.js';
-import { startRoom, type Room } from './room-helpers.js';
 
 async function dimensions(display: string): Promise<string> {
   return /dimensions:\s+(\d+x\d+)/.exec(await onDisplay(display, 'xdpyinfo', []))![1]!;

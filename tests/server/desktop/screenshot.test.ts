@@ -6,9 +6,11 @@ import { Screencast, frameIntervalMs } from '../../../server/src/desktop/screens
 import { silentLogger } from '../../../server/src/log.js';
 import { api } from '../../helpers/api.js';
 import { paintRoot } from '../../helpers/app.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
+import { startRoom, type Room } from './room-helpers.js';
 import { near } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
-import { startRoom, type Room } from './room-helpers.js';
 
 const GREEN = { r: 0, g: 255, b: 0 };
 const BLUE = { r: 0, g: 0, b: 255 };

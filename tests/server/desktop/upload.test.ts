@@ -7,9 +7,11 @@ import x11 from 'x11';
 import { X11Client } from '../../../server/src/desktop/x11-client.js';
 import { uploadName } from '../../../server/src/desktop/upload.js';
 import { api, checkAgainstOpenapi } from '../../helpers/api.js';
+// First: it loads the server, whose exit hook (killing X servers left running) must be
+// registered before the viewer helper's, which ends the process on exit.
+import { becomeHost, startRoom, type Room } from './room-helpers.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { ControlMask, onDisplay, waitFor } from '../../helpers/x11.js';
-import { becomeHost, startRoom, type Room } from './room-helpers.js';
 
 async function pointer(display: string): Promise<{ x: number; y: number }> {
   const out = await onDisplay(display, 'xdotool', ['getmouselocation', '--shell']);
