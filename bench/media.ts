@@ -2,6 +2,9 @@
  * `npm run bench`: latency and CPU of the media loop at 1280x720, 30 fps, VP8, against the
  * real server running as a child process, watched by headless @roamhq/wrtc viewers.
  *
+ * Arguments are extra server flags, applied after the bench's own, e.g. to try another
+ * pipeline: `npm run bench -- --capture.video.pipelines '{"main":{"fps":"30",...}}'`.
+ *
  * Prints one table (metric | value | target | ok?) and exits 0 whatever the numbers are:
  * targets are reported, not enforced. A bench that cannot measure (server does not start,
  * no video) exits 1.
@@ -343,8 +346,11 @@ function pipelineOf(server: ServerProcess): string | undefined {
 
 // ---------------------------------------------------------------------------------------
 
+/** Extra server flags from the command line (`npm run bench -- --flag value`), applied last. */
+const EXTRA_FLAGS = process.argv.slice(2);
+
 function serverFlags(codec: string): string[] {
-  return ['--capture.video.codec', codec, '--capture.video.pipelines', JSON.stringify({ main: { fps: String(FPS) } })];
+  return ['--capture.video.codec', codec, '--capture.video.pipelines', JSON.stringify({ main: { fps: String(FPS) } }), ...EXTRA_FLAGS];
 }
 
 /** Items 2 and 3 for one codec; the VP8 run also does CPU and fan-out (items 4 and 5). */
@@ -522,6 +528,7 @@ async function cpuAndFanOut(server: ServerProcess, host: Viewer): Promise<void> 
 
 async function main(): Promise<void> {
   const began = performance.now();
+  if (EXTRA_FLAGS.length) footer.push(`extra server flags: ${EXTRA_FLAGS.join(' ')}`);
   footer.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; bench and server at nice ${getPriority()}`);
   await benchCodec('vp8', true);
   if (await wrtcDecodes('H264')) {

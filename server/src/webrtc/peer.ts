@@ -72,6 +72,16 @@ export interface PeerOptions {
   onClosed(): void;
 }
 
+/**
+ * NAT 1:1: host candidates carry the local address; the public one is published instead.
+ * Loopback stays: only a viewer on this machine can use it, and for that viewer it is right.
+ */
+export function rewriteHostCandidate(candidate: string, nat: string): string {
+  return candidate.replace(/^(candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)/, (whole, head: string, address: string, tail: string) =>
+    address.startsWith('127.') ? whole : `${head}${nat}${tail}`,
+  );
+}
+
 const DATA_CHANNEL_LABEL = 'data';
 /** Candidates held while an answer is awaited; a real client sends a handful. */
 const MAX_PENDING_CANDIDATES = 64;
@@ -438,9 +448,7 @@ export class Peer {
 
   private rewriteCandidate(candidate: string): string {
     const [nat] = this.opts.nat1to1;
-    if (!nat) return candidate;
-    // Host candidates carry the local address; NAT 1:1 publishes the public one instead.
-    return candidate.replace(/^(candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)/, `$1${nat}$3`);
+    return nat ? rewriteHostCandidate(candidate, nat) : candidate;
   }
 
   private rewriteSdp(sdp: string): string {
