@@ -23,6 +23,8 @@ export interface EncoderProbe {
   missed: number;
   /** Frames per second coming out of the encoder. */
   fps: number;
+  /** Longest time between two encoded frames (a stalled encoder shows here). */
+  maxGap: number;
   /** Median size of an unchanged (static screen) delta frame and of a flip frame. */
   staticBytes: number;
   flipBytes: number;
@@ -105,7 +107,7 @@ export async function probeEncoder(display: string, pipeline: string, flip: Flip
     await until('no frames', () => frames.some((f) => f.key), 5000);
     await sleep(1000);
 
-    const result: EncoderProbe = { latency: [], missed: 0, fps: 0, staticBytes: NaN, flipBytes: NaN };
+    const result: EncoderProbe = { latency: [], missed: 0, fps: 0, maxGap: 0, staticBytes: NaN, flipBytes: NaN };
     const staticSizes: number[] = [];
     const flipSizes: number[] = [];
     const counted = frames.length;
@@ -137,6 +139,9 @@ export async function probeEncoder(display: string, pipeline: string, flip: Flip
       await sleep(Math.max(0, t0 + spacingMs + Math.random() * 33 - performance.now()));
     }
     result.fps = (frames.length - counted) / ((performance.now() - began) / 1000);
+    for (let i = counted + 1; i < frames.length; i++) {
+      result.maxGap = Math.max(result.maxGap, frames[i]!.lastAt - frames[i - 1]!.lastAt);
+    }
     result.staticBytes = median(staticSizes);
     result.flipBytes = median(flipSizes);
     return result;

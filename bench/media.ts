@@ -426,6 +426,7 @@ async function benchCodec(codec: string, full: boolean): Promise<void> {
     row(`repaint -> complete encoded frame p50 (${probe.latency.length} samples${lost})`, ms(median(probe.latency)));
     row('repaint -> complete encoded frame p95', ms(quantile(probe.latency, 0.95)));
     row('encoder output frames/s', probe.fps.toFixed(1), `${FPS}`, probe.fps >= FPS * 0.95);
+    row('longest gap between encoded frames', ms(probe.maxGap));
     row('frame size: unchanged screen / after a flip', `${probe.staticBytes} / ${probe.flipBytes} B`);
   }
   windows.delete(flip);

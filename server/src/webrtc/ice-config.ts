@@ -1,16 +1,11 @@
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { IceServer } from './peer.js';
+import type { IceServer, PeerNetwork } from './peer.js';
 
-export interface IceSettings {
+export interface IceSettings extends Omit<PeerNetwork, 'mux'> {
   frontendIceServers: IceServer[];
   backendIceServers: IceServer[];
-  portRange?: [number, number];
-  additionalHostAddresses: string[];
-  nat1to1: string[];
-  trickle: boolean;
-  iceLite: boolean;
   /** Single UDP port for every peer (0: off). */
   udpMux: number;
   /** Single TCP port for every peer (0: off). */

@@ -3,9 +3,8 @@ import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { LossBasedRate, StreamEstimator, type EstimatorSettings } from './estimator.js';
-import type { IceMux } from './ice-mux.js';
 import type { IncomingTrack } from './microphone.js';
-import { Peer, type IceCandidateJson, type IceServer, type PeerCodec, type RtpSource } from './peer.js';
+import { Peer, type IceCandidateJson, type IceServer, type PeerCodec, type PeerNetwork, type RtpSource } from './peer.js';
 import { selectStream, type StreamSelector, type StreamState } from './selector.js';
 
 /** A video stream as the manager sees it (a capture RtpStream). */
@@ -39,7 +38,7 @@ export interface EstimatorOptions extends EstimatorSettings {
   readIntervalMs: number;
 }
 
-export interface WebRTCOptions {
+export interface WebRTCOptions extends PeerNetwork {
   sessions: SessionManager;
   media: MediaSources;
   logger: Logger;
@@ -47,12 +46,6 @@ export interface WebRTCOptions {
   frontendIceServers: IceServer[];
   /** Used by the server's own ICE agent. */
   backendIceServers: IceServer[];
-  portRange?: [number, number];
-  additionalHostAddresses: string[];
-  nat1to1: string[];
-  trickle: boolean;
-  iceLite: boolean;
-  mux: IceMux | null;
   estimator: EstimatorOptions;
   /** null: client microphones are not accepted (disabled or no PulseAudio). */
   microphone: MicrophoneSink | null;

@@ -43,12 +43,8 @@ export interface IceServer {
   credential?: string;
 }
 
-export interface PeerOptions {
-  video: RtpSource;
-  audio: RtpSource | null;
-  /** Audio codec negotiated both ways (the capture codec; also what a microphone must send). */
-  audioCodec: PeerCodec;
-  iceServers: IceServer[];
+/** How peers reach viewers; the same for every peer of the server. */
+export interface PeerNetwork {
   portRange?: [number, number];
   /** werift skips loopback when gathering; list addresses to advertise anyway. */
   additionalHostAddresses: string[];
@@ -59,6 +55,14 @@ export interface PeerOptions {
   iceLite: boolean;
   /** Single-port ICE; with its UDP port on, the peer's own sockets stay on loopback behind it. */
   mux: IceMux | null;
+}
+
+export interface PeerOptions extends PeerNetwork {
+  video: RtpSource;
+  audio: RtpSource | null;
+  /** Audio codec negotiated both ways (the capture codec; also what a microphone must send). */
+  audioCodec: PeerCodec;
+  iceServers: IceServer[];
   logger: Logger;
   onCandidate(candidate: IceCandidateJson): void;
   onData(bytes: Uint8Array): void;
