@@ -292,8 +292,9 @@ export function buildVideoPipeline(opts: VideoPipelineOptions): string {
   if (config.gst_prefix?.trim()) parts.push(config.gst_prefix.trim());
   // Scale in the source format (BGRx) before converting: cheaper when downscaling.
   if (r.scaled) parts.push(`videoscale ! video/x-raw,width=${r.width},height=${r.height}`);
+  // No videorate: ximagesrc already paces at the caps' rate, and videorate holds every frame
+  // until the next arrives — a whole frame of added latency (measured by `npm run bench`).
   parts.push('videoconvert');
-  parts.push('videorate');
   parts.push(`video/x-raw,format=I420,framerate=${r.fps}/1`);
   // A slow encoder drops frames instead of building latency.
   parts.push('queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream');

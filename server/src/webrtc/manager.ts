@@ -104,7 +104,17 @@ export class WebRTCManager {
 
   constructor(private readonly opts: WebRTCOptions) {
     opts.sessions.on('profile', this.onProfile);
+    opts.sessions.on('disconnected', this.onDisconnected);
   }
+
+  /**
+   * A session whose WebSocket is gone (after the reconnect grace) can no longer signal, and a
+   * browser that closed its tab may never tell werift, whose consent checks take ~30 s to
+   * notice; until then the encoder would keep running for nobody.
+   */
+  private readonly onDisconnected = (session: Session): void => {
+    void this.peerOf(session)?.close();
+  };
 
   get videoIds(): string[] {
     return this.opts.media.videoIds;
@@ -266,6 +276,7 @@ export class WebRTCManager {
   /** Closes every peer; idempotent. */
   async close(): Promise<void> {
     this.opts.sessions.off('profile', this.onProfile);
+    this.opts.sessions.off('disconnected', this.onDisconnected);
     await Promise.all(this.opts.sessions.list().map((session) => this.peerOf(session)?.close()));
   }
 
