@@ -473,8 +473,12 @@ async function cpuAndFanOut(server: ServerProcess, host: Viewer): Promise<void> 
         decoded,
         received: rate((s) => s.framesReceived),
         kbps: rate((s) => (s.bytes * 8) / 1000),
-        /** Busy CPU of processes that are neither the server's nor the bench's. */
-        others: (usage.machine ?? NaN) - ours,
+        /**
+         * Busy CPU of processes that are neither the server's nor the bench's. Machine-wide and
+         * per-process counters tick separately, so on a quiet machine the difference can dip
+         * a little below zero: that is noise, shown as 0.
+         */
+        others: Math.max(0, (usage.machine ?? NaN) - ours),
       };
     } finally {
       stop();
