@@ -20,6 +20,7 @@ import { InactiveCursors } from './sessions/cursors.js';
 import { messagingHandlers } from './websocket/handlers/messaging.js';
 import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
+import { TouchEmulator } from './desktop/touch.js';
 import { DesktopFeatures } from './desktop/features.js';
 import { DesktopRoom } from './desktop/room.js';
 import { mountDesktopRoutes } from './api/desktop-routes.js';
@@ -119,7 +120,11 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     });
     closers.push(() => desktop.close());
     // A new (or no) host must not inherit keys or buttons the previous one held down.
-    sessions.on('host', () => desktop.input.releaseAll());
+    const touch = new TouchEmulator(desktop.input);
+    sessions.on('host', () => {
+      desktop.input.releaseAll();
+      touch.reset();
+    });
 
     const capture = new Capture({
       display: config.capture.video.display || desktop.display,
@@ -184,6 +189,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     const dataInput = new DataInput({
       sessions,
       input: desktop.input,
+      touch,
       logger: log('datachannel'),
       inactiveCursors,
       cursor: cursor ?? undefined,
@@ -265,7 +271,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       handlers: {
         ...systemHandlers(log('websocket')),
         ...signalHandlers(webrtc, log('signal')),
-        ...controlHandlers(control, desktop.input, { inactiveCursors }),
+        ...controlHandlers(control, desktop.input, { inactiveCursors, touch }),
         ...desktopHandlers({ sessions, control, room, input: desktop.input, logger: log('websocket') }),
         ...messagingHandlers(sessions),
         ...plugins.handlers(),
@@ -277,7 +283,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
           screenSizes: () => room.screenConfigurations(),
           fileChooserDialogOwner: () => room.dialogOwnerId,
           videoIds: () => capture.videoIds,
-          touchEvents: false,
+          // Contract §11.4: desktop.input.enabled drives touch_events; touch is emulated on the pointer.
+          touchEvents: config.desktop.input.enabled,
           screencastEnabled: config.capture.screencast.enabled,
           broadcastStatus: () => broadcast.status(),
           pluginInits: plugins.inits,

@@ -73,6 +73,22 @@ describe('media loop: X desktop → encoder → WebRTC → viewer, and input bac
     }
   });
 
+  test('a touch from the host drags the pointer with the primary button', async () => {
+    const desk = await TestWindow.open(app.desktop.display);
+    try {
+      viewer.send(encodeClientMessage({ type: 'touchBegin', touchId: 3, x: 100, y: 110, pressure: 80 }));
+      viewer.send(encodeClientMessage({ type: 'touchUpdate', touchId: 3, x: 150, y: 160, pressure: 80 }));
+      viewer.send(encodeClientMessage({ type: 'touchEnd', touchId: 3, x: 200, y: 210, pressure: 0 }));
+      await until(() => desk.of('ButtonRelease').length > 0);
+      const [press] = desk.of('ButtonPress');
+      const [release] = desk.of('ButtonRelease');
+      assert.deepEqual({ b: press?.detail, x: press?.x, y: press?.y }, { b: 1, x: 100, y: 110 });
+      assert.deepEqual({ b: release?.detail, x: release?.x, y: release?.y }, { b: 1, x: 200, y: 210 });
+    } finally {
+      await desk.close();
+    }
+  });
+
   test('ping is answered with a pong echoing the client timestamps', async () => {
     await viewer.waitForDataChannel();
     const before = viewer.channelMessages.length;

@@ -1,4 +1,5 @@
 import type { Input } from '../desktop/input.js';
+import type { TouchEmulator } from '../desktop/touch.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { SessionManager } from '../sessions/manager.js';
@@ -8,6 +9,8 @@ import { decodeClientMessage, encodePong } from './datachannel.js';
 export interface DataInputOptions {
   sessions: SessionManager;
   input: Input;
+  /** Single-finger touch acting as the pointer (no touch device on this X server). */
+  touch: TouchEmulator;
   logger: Logger;
   /** Hard limit of data-channel messages per second per peer (mouse moves are the bulk). */
   rateLimit?: number;
@@ -71,9 +74,15 @@ export class DataInput {
       case 'buttonUp':
         input.buttonUp(msg.button);
         break;
-      default:
-        // Touch needs the xf86-input-neko driver, which this server does not use.
-        logger.debug({ session_id: session.id, type: msg.type }, 'unsupported data-channel input ignored');
+      case 'touchBegin':
+        this.opts.touch.begin(msg.touchId, msg.x, msg.y);
+        break;
+      case 'touchUpdate':
+        this.opts.touch.update(msg.touchId, msg.x, msg.y);
+        break;
+      case 'touchEnd':
+        this.opts.touch.end(msg.touchId, msg.x, msg.y);
+        break;
     }
   }
 }

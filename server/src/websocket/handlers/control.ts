@@ -1,4 +1,5 @@
 import type { Input } from '../../desktop/input.js';
+import type { TouchEmulator } from '../../desktop/touch.js';
 import type { ControlPolicy } from '../../sessions/control.js';
 import type { Session } from '../../sessions/session.js';
 import type { EventTable } from '../gateway.js';
@@ -7,6 +8,8 @@ import { int, object, optionalBool, optionalInt, type Obj } from '../payload.js'
 const U16 = 0xffff;
 const U32 = 0xffffffff;
 const I16 = 0x7fff;
+const I32_MIN = -0x80000000;
+const I32_MAX = 0x7fffffff;
 
 /** Validates a payload fully and returns the input to apply, so bad input never takes control. */
 type InputParser = (body: Obj) => () => void;
@@ -14,6 +17,8 @@ type InputParser = (body: Obj) => () => void;
 export interface ControlHandlerOptions {
   /** Collects pointer moves of sessions that did not get control (`session/cursors`). */
   inactiveCursors?: { record(session: Session, x: number, y: number): void };
+  /** Touch events drive the pointer through it; without one they are dropped. */
+  touch?: TouchEmulator;
 }
 
 /**
@@ -38,6 +43,13 @@ export function controlHandlers(control: ControlPolicy, input: Input, opts: Cont
       if (at) input.move(at.x, at.y);
       press(code);
     };
+  };
+  /** Touch events: `touch_id`, `x`, `y` required (contract §5.3); pressure is not used. */
+  const touchInput = (apply: (id: number, x: number, y: number) => void): InputParser => (body) => {
+    const id = int(body, 'touch_id', 0, U32);
+    const x = int(body, 'x', I32_MIN, I32_MAX);
+    const y = int(body, 'y', I32_MIN, I32_MAX);
+    return () => apply(id, x, y);
   };
   return {
     'control/request': (session) => {
@@ -79,5 +91,8 @@ export function controlHandlers(control: ControlPolicy, input: Input, opts: Cont
         input.keyUp(keysym);
       }),
     ),
+    'control/touchbegin': withInput(touchInput((id, x, y) => opts.touch?.begin(id, x, y))),
+    'control/touchupdate': withInput(touchInput((id, x, y) => opts.touch?.update(id, x, y))),
+    'control/touchend': withInput(touchInput((id, x, y) => opts.touch?.end(id, x, y))),
   };
 }
