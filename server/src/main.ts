@@ -119,8 +119,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       logger: log('desktop'),
     });
     closers.push(() => desktop.close());
-    // A new (or no) host must not inherit keys or buttons the previous one held down.
     const touch = new TouchEmulator(desktop.input);
+    // A new (or no) host must not inherit keys, buttons or a finger the previous one held down.
     sessions.on('host', () => {
       desktop.input.releaseAll();
       touch.reset();
