@@ -34,17 +34,9 @@ export interface ControlHost {
   host_id?: string;
 }
 
-export interface Settings {
-  private_mode: boolean;
-  locked_logins: boolean;
-  locked_controls: boolean;
-  control_protection: boolean;
-  implicit_hosting: boolean;
-  inactive_cursors: boolean;
-  merciful_reconnect: boolean;
-  heartbeat_interval: number;
-  plugins?: PluginSettings;
-}
+/** The room settings exactly as the server defines them (one source for the wire shape). */
+import type { Settings } from '../../server/src/sessions/types.js';
+export type { Settings };
 
 /** The room flags an admin can switch from the viewer. */
 export type SettingsFlag = 'private_mode' | 'locked_controls' | 'implicit_hosting';

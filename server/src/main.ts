@@ -30,6 +30,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMemberProvider } from './members/index.js';
 import { ControlPolicy } from './sessions/control.js';
 import { SessionManager } from './sessions/manager.js';
+import { initialSettings } from './sessions/settings.js';
 import { SettingsEffects } from './sessions/settings-effects.js';
 import { SessionPersistence } from './sessions/persistence.js';
 import { ProfileEffects } from './sessions/profile-effects.js';
@@ -86,17 +87,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     const sessions = new SessionManager({
       logger: log('sessions'),
       apiToken: config.session.api_token,
-      settings: {
-        private_mode: config.session.private_mode,
-        locked_logins: config.session.locked_logins,
-        locked_controls: config.session.locked_controls,
-        control_protection: config.session.control_protection,
-        implicit_hosting: config.session.implicit_hosting,
-        inactive_cursors: config.session.inactive_cursors,
-        merciful_reconnect: config.session.merciful_reconnect,
-        heartbeat_interval: config.session.heartbeat_interval,
-        plugins: null,
-      },
+      settings: initialSettings(config.session),
     });
     closers.push(() => sessions.close());
     if (config.session.file) {

@@ -37,6 +37,7 @@ const settings: Settings = {
   inactive_cursors: false,
   merciful_reconnect: true,
   heartbeat_interval: 10,
+  plugins: null,
 };
 
 function init(me: string, hostId?: string): ServerEvents['system/init'] {

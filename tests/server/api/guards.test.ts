@@ -4,25 +4,17 @@ import type { Context, Middleware } from 'koa';
 import { HttpError } from '../../../server/src/errors.js';
 import { requireCanAccessClipboard, requireCanHost, requireCanWatch, requireHost, requireHostOrAdmin } from '../../../server/src/api/guards.js';
 import { silentLogger } from '../../../server/src/log.js';
+import { loadConfig } from '../../../server/src/config/index.js';
 import { fullProfile, type MemberProfile } from '../../../server/src/members/types.js';
 import { SessionManager } from '../../../server/src/sessions/manager.js';
+import { initialSettings } from '../../../server/src/sessions/settings.js';
 import type { Session } from '../../../server/src/sessions/session.js';
 
 function manager(): SessionManager {
   return new SessionManager({
     apiToken: '',
     logger: silentLogger(),
-    settings: {
-      private_mode: false,
-      locked_logins: false,
-      locked_controls: false,
-      control_protection: false,
-      implicit_hosting: false,
-      inactive_cursors: false,
-      merciful_reconnect: true,
-      heartbeat_interval: 10,
-      plugins: null,
-    },
+    settings: initialSettings(loadConfig([], {}).session),
   });
 }
 

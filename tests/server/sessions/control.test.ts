@@ -6,20 +6,12 @@ import { fullProfile, type MemberProfile } from '../../../server/src/members/typ
 import { ControlPolicy } from '../../../server/src/sessions/control.js';
 import { SessionManager } from '../../../server/src/sessions/manager.js';
 import type { Session } from '../../../server/src/sessions/session.js';
+import { initialSettings } from '../../../server/src/sessions/settings.js';
+import { loadConfig } from '../../../server/src/config/index.js';
 import { SettingsEffects } from '../../../server/src/sessions/settings-effects.js';
 import type { SessionPeer, SessionSocket, Settings } from '../../../server/src/sessions/types.js';
 
-const DEFAULTS: Settings = {
-  private_mode: false,
-  locked_logins: false,
-  locked_controls: false,
-  control_protection: false,
-  implicit_hosting: false,
-  inactive_cursors: false,
-  merciful_reconnect: true,
-  heartbeat_interval: 10,
-  plugins: null,
-};
+const DEFAULTS: Settings = initialSettings(loadConfig([], {}).session);
 
 class FakeSocket implements SessionSocket {
   readonly sent: Array<{ event: string; payload?: any }> = [];

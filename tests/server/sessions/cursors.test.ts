@@ -11,20 +11,12 @@ import type { Settings } from '../../../server/src/sessions/types.js';
 import { encodeClientMessage } from '../../../server/src/webrtc/datachannel.js';
 import { api } from '../../helpers/api.js';
 import { startApp } from '../../helpers/app.js';
+import { initialSettings } from '../../../server/src/sessions/settings.js';
+import { loadConfig } from '../../../server/src/config/index.js';
 import { SocketClient, Viewer } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
 
-const SETTINGS: Settings = {
-  private_mode: false,
-  locked_logins: false,
-  locked_controls: false,
-  control_protection: false,
-  implicit_hosting: false,
-  inactive_cursors: false,
-  merciful_reconnect: true,
-  heartbeat_interval: 10,
-  plugins: null,
-};
+const SETTINGS: Settings = initialSettings(loadConfig([], {}).session);
 
 describe('inactive cursors: tick rules', () => {
   const TICK = 40;
