@@ -283,7 +283,12 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     });
     closers.push(() => gateway.close());
 
-    const loginLimit = new LoginLimiter({ proxy: config.server.proxy, logger: log('login-limit') });
+    const loginLimit = new LoginLimiter({
+      maxFailures: config.server.login_failures,
+      windowMs: config.server.login_window,
+      proxy: config.server.proxy,
+      logger: log('login-limit'),
+    });
     if (config.server.pprof) log('http').warn('server.pprof has no effect: Node has no pprof endpoints (use --inspect)');
 
     const router = new Router();

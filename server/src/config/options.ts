@@ -103,6 +103,8 @@ export const OPTIONS = [
   opt('server.max_ws_payload', positive, 65536, 'largest accepted WebSocket message, in bytes'),
   opt('server.max_body', positive, 1048576, 'largest accepted REST JSON body, in bytes'),
   opt('server.ws_rate', positive, 200, 'hard limit of WebSocket events per second per socket'),
+  opt('server.login_failures', positive, 10, 'failed logins allowed per client address within server.login_window; then 429'),
+  opt('server.login_window', duration, '1m', 'window of the failed-login limit (stored in ms)'),
 
   // 11.2 Session
   opt('session.file', text, '', 'persist sessions to this JSON file (empty: memory only)'),

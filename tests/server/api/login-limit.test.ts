@@ -112,3 +112,21 @@ describe('login rate limit without a proxy', () => {
     assert.ok(res.headers['retry-after'], 'Retry-After present');
   });
 });
+
+describe('login rate limit from configuration', () => {
+  let app: App;
+  before(async () => {
+    app = await startApp(['--capture.video.ids', 'main', '--server.login_failures', '2', '--server.login_window', '30s']);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('server.login_failures and server.login_window set the budget and the wait', async () => {
+    await attempt(app, 'wrong', {}).expect(401);
+    await attempt(app, 'wrong', {}).expect(401);
+    const res = await attempt(app, 'wrong', {}).expect(429);
+    const wait = Number(res.headers['retry-after']);
+    assert.ok(wait > 0 && wait <= 30, `Retry-After within the 30 s window, got ${wait}`);
+  });
+});
