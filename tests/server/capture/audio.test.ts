@@ -9,11 +9,11 @@ import { getCodec } from '../../../server/src/capture/codecs.js';
 import { buildAudioPipeline } from '../../../server/src/capture/pipelines.js';
 import { parseRtpHeader } from '../../../server/src/capture/rtp.js';
 import { RtpStream } from '../../../server/src/capture/stream.js';
-import { startPulse, type PulseHandle } from './pulse.js';
+import { PulseAudio } from '../../../server/src/desktop/pulseaudio.js';
 
-let pulse: PulseHandle;
+let pulse: PulseAudio;
 before(async () => {
-  pulse = await startPulse('audio_output');
+  pulse = await PulseAudio.start({ logger: silentLogger() });
 });
 after(async () => {
   await pulse?.close();

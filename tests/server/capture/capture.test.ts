@@ -9,13 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../../server/src/log.js';
 import { Capture, type CaptureOptions } from '../../../server/src/capture/capture.js';
 import { parseRtpHeader } from '../../../server/src/capture/rtp.js';
-import { startXvfb, type XvfbHandle } from '../../helpers/xvfb.js';
-import { startPulse, type PulseHandle } from './pulse.js';
+import type { XServer } from '../../../server/src/desktop/xserver.js';
+import { startXvfb } from '../../helpers/xvfb.js';
+import { PulseAudio } from '../../../server/src/desktop/pulseaudio.js';
 
-let x: XvfbHandle;
-let pulse: PulseHandle;
+let x: XServer;
+let pulse: PulseAudio;
 before(async () => {
-  [x, pulse] = await Promise.all([startXvfb(), startPulse()]);
+  [x, pulse] = await Promise.all([startXvfb(), PulseAudio.start({ logger: silentLogger() })]);
 });
 after(async () => {
   await Promise.all([x?.close(), pulse?.close()]);

@@ -11,9 +11,10 @@ import { getCodec, type Codec } from '../../../server/src/capture/codecs.js';
 import { buildVideoPipeline } from '../../../server/src/capture/pipelines.js';
 import { keyframeDetector, parseRtpHeader, rtpPayload } from '../../../server/src/capture/rtp.js';
 import { RtpStream } from '../../../server/src/capture/stream.js';
-import { startXvfb, type XvfbHandle } from '../../helpers/xvfb.js';
+import type { XServer } from '../../../server/src/desktop/xserver.js';
+import { startXvfb } from '../../helpers/xvfb.js';
 
-let x: XvfbHandle;
+let x: XServer;
 const streams: RtpStream[] = [];
 
 before(async () => {

@@ -5,12 +5,13 @@ import sharp from 'sharp';
 import { CursorWatcher } from '../../../server/src/desktop/cursor.js';
 import { silentLogger } from '../../../server/src/log.js';
 import { onDisplay, waitFor } from '../../helpers/x11.js';
-import { startXvfb, type XvfbHandle } from '../../helpers/xvfb.js';
+import type { XServer } from '../../../server/src/desktop/xserver.js';
+import { startXvfb } from '../../helpers/xvfb.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe('cursor watcher (XFIXES)', () => {
-  let xvfb: XvfbHandle;
+  let xvfb: XServer;
   let watcher: CursorWatcher;
 
   before(async () => {
