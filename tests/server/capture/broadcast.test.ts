@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -23,8 +23,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A real RTMP server: nginx with the rtmp module, recording every published stream. */
-async function startNginx(dir: string, port: number): Promise<ChildProcess> {
+interface Rtmp {
+  dir: string;
+  url(stream: string): string;
+  close(): Promise<void>;
+}
+
+/** A real RTMP server: nginx with the rtmp module, recording every published stream into `dir`. */
+async function startNginx(): Promise<Rtmp> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'neko-rtmp-'));
+  const port = await freePort();
   assert.ok(existsSync(RTMP_MODULE), 'nginx rtmp module installed (scripts/setup.sh: nginx libnginx-mod-rtmp)');
   await writeFile(
     path.join(dir, 'nginx.conf'),
@@ -52,7 +60,18 @@ async function startNginx(dir: string, port: number): Promise<ChildProcess> {
       s.once('error', () => resolve(false));
     });
   });
-  return child;
+  return {
+    dir,
+    url: (stream) => `rtmp://127.0.0.1:${port}/live/${stream}`,
+    async close() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function recordings(dir: string): Promise<Array<{ name: string; size: number }>> {
@@ -63,16 +82,15 @@ async function recordings(dir: string): Promise<Array<{ name: string; size: numb
 describe('RTMP broadcast against a local nginx-rtmp server', () => {
   let app: App;
   let dir: string;
-  let nginx: ChildProcess | null = null;
+  let rtmp: Rtmp | undefined;
   let url: string;
   let admin: { token: string; ws: SocketClient };
   let user: { token: string; ws: SocketClient };
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'neko-rtmp-'));
-    const port = await freePort();
-    nginx = await startNginx(dir, port);
-    url = `rtmp://127.0.0.1:${port}/live/neko-test`;
+    rtmp = await startNginx();
+    dir = rtmp.dir;
+    url = rtmp.url('neko-test');
     app = await startApp(['--desktop.screen', '320x240@30', '--capture.broadcast.video_bitrate', '300']);
     const a = await api(app.url).post('/api/login').send({ username: 'root', password: 'admin' }).expect(200);
     const u = await api(app.url).post('/api/login').send({ username: 'ann', password: 'neko' }).expect(200);
@@ -85,14 +103,7 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
     admin?.ws.close();
     user?.ws.close();
     await app?.close();
-    if (nginx?.pid) {
-      try {
-        process.kill(-nginx.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
+    await rtmp?.close();
   });
 
   test('bad requests: user 403, missing or non-RTMP URL 400, stop while idle 422', async () => {
@@ -163,14 +174,13 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
 describe('RTMP broadcast autostart with a custom pipeline', () => {
   let app: App;
   let dir: string;
-  let nginx: ChildProcess | null = null;
+  let rtmp: Rtmp | undefined;
   let url: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'neko-rtmp-'));
-    const port = await freePort();
-    nginx = await startNginx(dir, port);
-    url = `rtmp://127.0.0.1:${port}/live/auto`;
+    rtmp = await startNginx();
+    dir = rtmp.dir;
+    url = rtmp.url('auto');
     app = await startApp([
       '--desktop.screen', '320x240@30',
       '--capture.broadcast.url', url,
@@ -181,14 +191,7 @@ describe('RTMP broadcast autostart with a custom pipeline', () => {
   });
   after(async () => {
     await app?.close();
-    if (nginx?.pid) {
-      try {
-        process.kill(-nginx.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
+    await rtmp?.close();
   });
 
   test('capture.broadcast.url starts the broadcast at startup, through the custom pipeline', async () => {
