@@ -228,15 +228,8 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     });
     closers.push(() => webrtc.close());
 
-    const cookie = {
-      enabled: config.session.cookie.enabled,
-      name: config.session.cookie.name,
-      expiration: config.session.cookie.expiration,
-      secure: config.session.cookie.secure,
-      http_only: config.session.cookie.http_only,
-      domain: config.session.cookie.domain,
-      path: config.session.cookie.path,
-    };
+    const cookie = config.session.cookie;
+    const auth = requireSession(sessions, cookie);
     const metrics = config.server.metrics
       ? new Metrics({
           sessions: () => ({ connected: sessions.connectedSessions().length, total: sessions.list().length }),
@@ -281,7 +274,6 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
           pluginInits: plugins.inits,
         }),
     });
-    closers.push(() => gateway.close());
 
     const loginLimit = new LoginLimiter({
       maxFailures: config.server.login_failures,
@@ -294,14 +286,14 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
     const router = new Router();
     mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
     mountAuthRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, loginLimit: loginLimit.middleware() });
-    mountGeneralRoutes(router, { sessions, auth: requireSession(sessions, cookie), metrics });
+    mountGeneralRoutes(router, { sessions, auth, metrics });
     mountBatchRoutes(router, { maxBody: config.server.max_body, logger: log('batch') });
     mountRoomSettingsRoutes(router, { sessions, settings: roomSettings, cookie, maxBody: config.server.max_body });
     mountControlRoutes(router, { sessions, control, cookie });
     mountMembersRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, logger: log('members') });
     mountSessionsRoutes(router, { sessions, cookie, logger: log('sessions') });
-    plugins.mount(router, requireSession(sessions, cookie), config.server.max_body);
-    mountBroadcastRoutes(router, { broadcast, auth: requireSession(sessions, cookie), maxBody: config.server.max_body });
+    plugins.mount(router, auth, config.server.max_body);
+    mountBroadcastRoutes(router, { broadcast, auth, maxBody: config.server.max_body });
     mountDesktopRoutes(router, {
       sessions,
       room,
