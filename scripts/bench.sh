@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: media-loop latency and CPU (bench/media.ts). Prints a table; targets are
+# `npm run bench`: media-loop latency and CPU (bench/media.ts); `npm run soak` runs bench/soak.ts
+# the same way (BENCH_SCRIPT). Prints a table; targets are
 # reported, not enforced. As root it runs in a private network namespace with only loopback
 # up, like the tests, so no WebRTC candidate can point off this machine, and at a raised
 # priority (inherited by the server, its encoders and X server) so that other work on a
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-run=(node --import tsx bench/media.ts "$@")
+run=(node --import tsx "${BENCH_SCRIPT:-bench/media.ts}" "$@")
 if [ "$(id -u)" = 0 ]; then
   run=(nice -n -10 "${run[@]}")
   if unshare -n true 2>/dev/null; then

@@ -18,7 +18,7 @@ import { mountBroadcastRoutes } from './api/broadcast-routes.js';
 import { startPlugins } from './plugins/index.js';
 import { InactiveCursors } from './sessions/cursors.js';
 import { messagingHandlers } from './websocket/handlers/messaging.js';
-import { ConfigError, helpText, loadConfig, wantsHelp, type Config } from './config/index.js';
+import { ConfigError, helpText, inertSettings, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
 import { TouchEmulator } from './desktop/touch.js';
 import { DesktopFeatures } from './desktop/features.js';
@@ -26,13 +26,14 @@ import { DesktopRoom } from './desktop/room.js';
 import { mountDesktopRoutes } from './api/desktop-routes.js';
 import { desktopHandlers } from './websocket/handlers/desktop.js';
 import { HttpServer } from './http/server.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, logOptions, type Logger } from './log.js';
 import { createMemberProvider } from './members/index.js';
 import { ControlPolicy } from './sessions/control.js';
 import { SessionManager } from './sessions/manager.js';
 import { initialSettings } from './sessions/settings.js';
 import { SettingsEffects } from './sessions/settings-effects.js';
 import { SessionPersistence } from './sessions/persistence.js';
+import { SessionExpiry } from './sessions/expiry.js';
 import { ProfileEffects } from './sessions/profile-effects.js';
 import { DataInput } from './webrtc/data-input.js';
 import { WebRTCManager } from './webrtc/manager.js';
@@ -46,6 +47,7 @@ import { CursorWatcher } from './desktop/cursor.js';
 import { CursorBroadcaster } from './webrtc/cursor.js';
 import { IceMux } from './webrtc/ice-mux.js';
 import { Microphone } from './webrtc/microphone.js';
+import { prepareUserFolder, resolveDesktopUser } from './process/desktop-user.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -68,7 +70,7 @@ export interface App {
  * The composition root: config → members → sessions → desktop → capture → webrtc →
  * websocket → api → http. Everything that owns resources is closed in reverse order.
  */
-export async function start(config: Config, logger: Logger = createLogger({ level: config.debug ? 'debug' : config.log.level })): Promise<App> {
+export async function start(config: Config, logger: Logger = createLogger(logOptions(config))): Promise<App> {
   const log = (module: string) => logger.child({ module });
   const closers: Array<() => unknown> = [];
   const closeAll = async () => {
@@ -94,19 +96,33 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       const persistence = await SessionPersistence.open({ path: config.session.file, sessions, logger: log('sessions') });
       closers.push(() => persistence.close());
     }
+    // Only these providers mint a new session id per login; the others' sessions are bounded by their members.
+    const ephemeral = config.member.provider === 'multiuser' || config.member.provider === 'noauth';
+    if (ephemeral && config.session.expire_disconnected > 0) {
+      const expiry = new SessionExpiry({ sessions, ttlMs: config.session.expire_disconnected, logger: log('sessions') });
+      closers.push(() => expiry.close());
+    }
     const profileEffects = new ProfileEffects({ sessions, logger: log('sessions') });
     closers.push(() => profileEffects.close());
     const control = new ControlPolicy(sessions, log('control'));
     const roomSettings = new SettingsEffects({ sessions, logger: log('settings') });
     closers.push(() => roomSettings.close());
 
+    const desktopUser = await resolveDesktopUser(config.desktop.user, log('desktop'));
+    // Before the desktop starts: its apps may use the folder right away.
+    if (desktopUser && config.filetransfer.enabled) await prepareUserFolder(config.filetransfer.dir, desktopUser, log('filetransfer'));
     const desktop = await Desktop.start({
       display: config.desktop.display || process.env.DISPLAY || undefined,
       screen: config.desktop.screen,
       server: config.desktop.server,
       windowManager: config.desktop.window_manager,
       app: config.desktop.app,
+      browser: { homePage: config.desktop.home_page, downloadDir: config.filetransfer.dir },
+      appWindowTimeoutMs: config.desktop.app_window_timeout,
+      background: config.desktop.background,
       audio: config.desktop.audio,
+      user: desktopUser,
+      firstDisplay: config.desktop.first_display,
       logger: log('desktop'),
     });
     closers.push(() => desktop.close());
@@ -164,7 +180,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       // A failed autostart is logged by Broadcast and must not stop the server.
       broadcast.start(config.capture.broadcast.url).catch(() => {});
     }
-    const plugins = await startPlugins(config, { sessions, display: desktop.display, log });
+    const plugins = await startPlugins(config, { sessions, display: desktop.display, runAs: desktopUser, log });
     closers.push(() => plugins.close());
     const inactiveCursors = new InactiveCursors({ sessions, logger: log('cursors') });
     closers.push(() => inactiveCursors.close());
@@ -206,6 +222,7 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       media: capture,
       logger: log('webrtc'),
       ...ice,
+      gatherTimeoutMs: config.webrtc.gather_timeout,
       nat1to1,
       mux,
       microphone,
@@ -249,14 +266,15 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
       logger: log('websocket'),
       cookie,
       origins: config.server.cors,
+      proxy: config.server.proxy,
       maxPayload: config.server.max_ws_payload,
       rateLimit: config.server.ws_rate,
       onEvent: (event, result) => metrics?.wsEvents.inc({ event, result }),
       handlers: {
         ...systemHandlers(log('websocket')),
-        ...signalHandlers(webrtc, log('signal')),
+        ...signalHandlers(webrtc),
         ...controlHandlers(control, desktop.input, { inactiveCursors, touch }),
-        ...desktopHandlers({ sessions, control, room, input: desktop.input, logger: log('websocket') }),
+        ...desktopHandlers({ sessions, control, room, input: desktop.input }),
         ...messagingHandlers(sessions),
         ...plugins.handlers(),
       },
@@ -277,30 +295,36 @@ export async function start(config: Config, logger: Logger = createLogger({ leve
 
     const loginLimit = new LoginLimiter({
       maxFailures: config.server.login_failures,
+      maxSuccesses: config.server.login_successes,
       windowMs: config.server.login_window,
       proxy: config.server.proxy,
       logger: log('login-limit'),
     });
-    if (config.server.pprof) log('http').warn('server.pprof has no effect: Node has no pprof endpoints (use --inspect)');
+    for (const key of inertSettings(config)) log('config').warn({ key }, `${key} is set but has no effect (see --help)`);
 
     const router = new Router();
     mountHealthRoutes(router, [desktop, capture], PACKAGE.version);
-    mountAuthRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, loginLimit: loginLimit.middleware() });
+    mountAuthRoutes(router, { sessions, members, cookie, auth, maxBody: config.server.max_body, loginLimit: loginLimit.middleware() });
     mountGeneralRoutes(router, { sessions, auth, metrics });
     mountBatchRoutes(router, { maxBody: config.server.max_body, logger: log('batch') });
-    mountRoomSettingsRoutes(router, { sessions, settings: roomSettings, cookie, maxBody: config.server.max_body });
-    mountControlRoutes(router, { sessions, control, cookie });
-    mountMembersRoutes(router, { sessions, members, cookie, maxBody: config.server.max_body, logger: log('members') });
-    mountSessionsRoutes(router, { sessions, cookie, logger: log('sessions') });
+    mountRoomSettingsRoutes(router, { sessions, settings: roomSettings, auth, maxBody: config.server.max_body });
+    mountControlRoutes(router, { sessions, control, auth });
+    mountMembersRoutes(router, { sessions, members, auth, maxBody: config.server.max_body, logger: log('members') });
+    mountSessionsRoutes(router, { sessions, auth, logger: log('sessions') });
     plugins.mount(router, auth, config.server.max_body);
     mountBroadcastRoutes(router, { broadcast, auth, maxBody: config.server.max_body });
     mountDesktopRoutes(router, {
       sessions,
       room,
-      cookie,
+      auth,
       maxBody: config.server.max_body,
       uploadDrop: config.desktop.upload_drop,
       fileChooserDialog: config.desktop.file_chooser_dialog,
+      uploadLimits: {
+        maxFiles: config.desktop.upload_max_files,
+        maxFileBytes: config.desktop.upload_max_file_size,
+        maxTotalBytes: config.desktop.upload_max_total_size,
+      },
       logger: log('desktop-routes'),
     });
 
@@ -356,7 +380,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.debug ? 'debug' : config.log.level });
+  let logger: Logger;
+  try {
+    logger = createLogger(logOptions(config));
+  } catch (err) {
+    process.stderr.write(`configuration error: log.dir ${config.log.dir}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const app = await start(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ module: 'main', signal }, 'shutting down');

@@ -1,4 +1,43 @@
+import { createRequire } from 'node:module';
+import type { IntervalHistogram, PerformanceObserver as Observer } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The module object prom-client's own `require('perf_hooks')` returns. */
+const perfHooks = createRequire(import.meta.url)('node:perf_hooks') as typeof import('node:perf_hooks');
+
+/** What collectDefaultMetrics leaves running and gives no handle to. */
+interface DefaultMetricMonitors {
+  histograms: IntervalHistogram[];
+  observers: Observer[];
+}
+
+/**
+ * Runs prom-client's collectDefaultMetrics and returns the event-loop delay monitor and the
+ * GC observer it starts: prom-client keeps them for the life of the process, and every App
+ * made in a process (tests make many) would add another pair.
+ */
+function collectDefaultMetricsOwned(registry: Registry, prefix: string): DefaultMetricMonitors {
+  const owned: DefaultMetricMonitors = { histograms: [], observers: [] };
+  const { monitorEventLoopDelay, PerformanceObserver } = perfHooks;
+  perfHooks.monitorEventLoopDelay = (options) => {
+    const histogram = monitorEventLoopDelay(options);
+    owned.histograms.push(histogram);
+    return histogram;
+  };
+  perfHooks.PerformanceObserver = class extends PerformanceObserver {
+    constructor(callback: ConstructorParameters<typeof PerformanceObserver>[0]) {
+      super(callback);
+      owned.observers.push(this);
+    }
+  };
+  try {
+    collectDefaultMetrics({ register: registry, prefix });
+  } finally {
+    perfHooks.monitorEventLoopDelay = monitorEventLoopDelay;
+    perfHooks.PerformanceObserver = PerformanceObserver;
+  }
+  return owned;
+}
 
 export interface RtpSample {
   /** Stream id (`main`, `hd`, …, or `audio`). */
@@ -26,10 +65,12 @@ export class Metrics {
    * became of them, so dropped input is visible.
    */
   readonly wsEvents: Counter<'event' | 'result'>;
+  private readonly monitors: DefaultMetricMonitors;
+  private closed = false;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'neko_' });
+    this.monitors = collectDefaultMetricsOwned(this.registry, 'neko_');
     this.httpRequests = new Counter({
       name: 'neko_http_requests_total',
       help: 'HTTP requests answered, by method, route template and status',
@@ -81,7 +122,12 @@ export class Metrics {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
 
+  /** Stops the default metrics' event-loop monitor and GC observer; idempotent. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const histogram of this.monitors.histograms) histogram.disable();
+    for (const observer of this.monitors.observers) observer.disconnect();
     this.registry.clear();
   }
 }

@@ -16,3 +16,31 @@ export class RateLimiter {
     return true;
   }
 }
+
+/**
+ * Rate-limits logging of repeated events (drops, rejections) to one line per burst: a burst
+ * starts with the first event after `quietMs` without one and lasts as long as they keep
+ * coming, so a client flooding for an hour costs one line.
+ */
+export class BurstLog {
+  private last = -Infinity;
+  private inBurst = 0;
+
+  constructor(private readonly quietMs = 1000) {}
+
+  /**
+   * Counts one event; when it starts a new burst, returns how many events the previous
+   * burst had (0 for the first), else null: only then is it worth a line.
+   */
+  hit(now = performance.now()): number | null {
+    const starts = now - this.last > this.quietMs;
+    this.last = now;
+    if (!starts) {
+      this.inBurst++;
+      return null;
+    }
+    const previous = this.inBurst;
+    this.inBurst = 1;
+    return previous;
+  }
+}

@@ -8,18 +8,18 @@ export const exec = promisify(execFile);
 
 /**
  * Starts the whole product in-process on a free port with its own X server. No window
- * manager or demo app unless asked, so the root window's colour is under the test's control.
- * The frontend ICE list points at loopback so no client ever tries a public STUN server.
+ * manager, app or background colour unless asked, so the root window's colour is under the
+ * test's control. The frontend ICE list points at loopback so no client ever tries a public
+ * STUN server.
  */
 export async function startApp(flags: string[] = [], logger?: Logger): Promise<App> {
+  return startDesktopApp(['--desktop.window_manager', '', '--desktop.app', '', '--desktop.background', '', ...flags], logger);
+}
+
+/** Like startApp, but with the desktop `npm start` shows: window manager, Chromium, background. */
+export async function startDesktopApp(flags: string[] = [], logger?: Logger): Promise<App> {
   const config = loadConfig(
-    [
-      '--server.bind', '127.0.0.1:0',
-      '--desktop.window_manager', '',
-      '--desktop.app', '',
-      '--webrtc.iceservers.frontend', '[{"urls":["stun:127.0.0.1:3478"]}]',
-      ...flags,
-    ],
+    ['--server.bind', '127.0.0.1:0', '--webrtc.iceservers.frontend', '[{"urls":["stun:127.0.0.1:3478"]}]', ...flags],
     {},
   );
   const log = logger ?? (process.env.TEST_LOG ? createLogger({ level: process.env.TEST_LOG }) : silentLogger());

@@ -2,16 +2,18 @@ import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { badRequest, forbidden } from '../errors.js';
 import type { MemberProvider } from '../members/types.js';
-import { mergeProfile } from '../members/types.js';
+import { LIMITS, checkProfileLimits, pickProfile } from '../members/types.js';
 import { API_SESSION_ID, type SessionManager } from '../sessions/manager.js';
-import { requireSession, sessionOf } from './auth.js';
+import { sessionOf } from './auth.js';
 import { expiredCookie, sessionCookie, type SessionCookieOptions } from './cookie.js';
-import { readJson, sendJson } from './http-util.js';
+import { readJson, sendJson } from '../request/http-util.js';
 
 export interface AuthRoutesOptions {
   sessions: SessionManager;
   members: MemberProvider;
   cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
   maxBody: number;
   /** Runs before login; the login rate limit (it counts the 401s it sees). */
   loginLimit?: Middleware;
@@ -22,13 +24,14 @@ function credentials(body: unknown): { username: string; password: string } {
   if (typeof o.username !== 'string' || typeof o.password !== 'string') {
     throw badRequest('unable to parse provided data');
   }
+  // multiuser and noauth use the username as the profile name every client is sent.
+  if (o.username.length > LIMITS.username) throw badRequest('username is too long');
   return { username: o.username, password: o.password };
 }
 
 /** Login, logout, whoami and profile (contract §1.3). */
 export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
-  const { sessions, members, cookie } = opts;
-  const auth = requireSession(sessions, cookie);
+  const { sessions, members, cookie, auth } = opts;
 
   const loginLimit: Middleware = opts.loginLimit ?? ((_ctx, next) => next());
   router.post('/api/login', loginLimit, async (ctx: Context) => {
@@ -62,8 +65,9 @@ export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('unable to parse provided data');
     if (!sessions.get(session.id)) throw badRequest('session does not exist');
     // Non-admins may only rename themselves; permissions stay as their member grants.
-    const patch = session.isAdmin ? body : { name: (body as Record<string, unknown>).name };
-    sessions.updateProfile(session, mergeProfile(session.profile, patch));
+    const fields = pickProfile(session.isAdmin ? body : { name: (body as Record<string, unknown>).name });
+    checkProfileLimits(fields);
+    sessions.updateProfile(session, { ...session.profile, ...fields });
     sendJson(ctx, 200, true);
   });
 }

@@ -3,7 +3,7 @@ import { HttpError, forbidden, unauthorized } from '../errors.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { expiredCookie, type SessionCookieOptions } from './cookie.js';
-import { findToken } from './token.js';
+import { findToken } from '../request/token.js';
 
 export interface AuthState {
   session: Session;
@@ -31,6 +31,7 @@ export function requireSession(sessions: SessionManager, cookie: SessionCookieOp
     if (!session) return fail(unauthorized());
     if (!session.profile.can_login) return fail(forbidden('login is disabled for this session'));
     (ctx.state as AuthState).session = session;
+    session.touch();
     await next();
   };
 }

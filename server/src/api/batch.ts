@@ -5,7 +5,7 @@ import type Koa from 'koa';
 import type { Context } from 'koa';
 import { HttpError, internal } from '../errors.js';
 import type { Logger } from '../log.js';
-import { readJson, sendJson } from './http-util.js';
+import { readJson, sendJson } from '../request/http-util.js';
 
 /** Sub-requests per batch; each runs a whole request through the app, so keep it bounded. */
 export const MAX_BATCH_ITEMS = 100;

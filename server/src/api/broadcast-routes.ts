@@ -2,7 +2,7 @@ import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Broadcast } from '../capture/broadcast.js';
 import { requireAdmin } from './auth.js';
-import { noContent, readJson, sendJson } from './http-util.js';
+import { noContent, readJson, sendJson } from '../request/http-util.js';
 
 export interface BroadcastRoutesOptions {
   broadcast: Broadcast;

@@ -1,22 +1,22 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { ControlPolicy } from '../sessions/control.js';
 import type { SessionManager } from '../sessions/manager.js';
-import { requireAdmin, requireSession, sessionOf } from './auth.js';
-import type { SessionCookieOptions } from './cookie.js';
+import { requireAdmin, sessionOf } from './auth.js';
 import { requireCanHost, requireHostOrAdmin } from './guards.js';
-import { noContent, sendJson } from './http-util.js';
+import { noContent, sendJson } from '../request/http-util.js';
 
 export interface ControlRoutesOptions {
   sessions: SessionManager;
   control: ControlPolicy;
-  cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
 }
 
 /** `/api/room/control*` (contract §3.3); the rules themselves are ControlPolicy's. */
 export function mountControlRoutes(router: Router, opts: ControlRoutesOptions): void {
   const { sessions, control } = opts;
-  const auth = requireSession(sessions, opts.cookie);
+  const { auth } = opts;
   const canHost = requireCanHost(sessions);
 
   router.get('/api/room/control', auth, canHost, (ctx: Context) => {

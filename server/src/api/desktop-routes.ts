@@ -1,48 +1,31 @@
 import type { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
-import { koaBody } from 'koa-body';
 import type { File } from 'formidable';
 import { HttpError, badRequest, forbidden, internal } from '../errors.js';
 import { KeyboardMapError, MODIFIER_NAMES, type KeyboardModifiers } from '../desktop/keyboard.js';
 import type { DesktopRoom } from '../desktop/room.js';
-import { UploadNameError, uploadName, type IncomingFile, type Uploads } from '../desktop/upload.js';
+import { UploadNameError, uploadName, type IncomingFile } from '../desktop/upload.js';
+import { readMultipart, refuseDeclaredOversize, type MultipartForm, type UploadLimits } from '../files/multipart.js';
+import type { UploadSpool } from '../files/spool.js';
 import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
-import { requireAdmin, requireSession, sessionOf } from './auth.js';
-import type { SessionCookieOptions } from './cookie.js';
+import { requireAdmin, sessionOf } from './auth.js';
 import { requireCanAccessClipboard, requireCanHost, requireCanWatch, requireHost } from './guards.js';
-import { noContent, readJson, sendJson } from './http-util.js';
-
-/** Hard limits on one multipart upload. */
-export interface UploadLimits {
-  maxFiles: number;
-  /** Bytes per file. */
-  maxFileBytes: number;
-  /** Bytes of all files together; enforced while receiving, so no more ever reaches disk. */
-  maxTotalBytes: number;
-}
-
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
-  maxFiles: 64,
-  maxFileBytes: 512 << 20,
-  maxTotalBytes: 1024 << 20,
-};
-
-/** Form fields (x, y) are tiny; anything beyond this is not a real client. */
-const MAX_FIELDS = 16;
-const MAX_FIELDS_BYTES = 64 << 10;
+import { noContent, readJson, sendJson } from '../request/http-util.js';
 
 export interface DesktopRoutesOptions {
   sessions: SessionManager;
   room: DesktopRoom;
-  cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
   /** JSON body limit (`server.max_body`). */
   maxBody: number;
   /** `desktop.upload_drop`. */
   uploadDrop: boolean;
   /** `desktop.file_chooser_dialog`. */
   fileChooserDialog: boolean;
-  uploadLimits?: UploadLimits;
+  /** `desktop.upload_max_files|upload_max_file_size|upload_max_total_size`. */
+  uploadLimits: UploadLimits;
   logger: Logger;
 }
 
@@ -55,16 +38,28 @@ const NO_CACHE = 'no-cache, no-store, must-revalidate';
 export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): void {
   const { sessions, room } = opts;
   const { features } = room;
-  const auth = requireSession(sessions, opts.cookie);
+  const { auth } = opts;
   const canHost = requireCanHost(sessions);
   const host = requireHost(sessions);
   const uploader = requireUploader(sessions);
-  const limits = opts.uploadLimits ?? DEFAULT_UPLOAD_LIMITS;
-  const parseMultipart = multipartParser(features.uploads, limits);
   const failed = (what: string) => (err: unknown) => {
     if (err instanceof HttpError) throw err;
     opts.logger.error({ err }, `${what} failed`);
     throw internal();
+  };
+  const limits = opts.uploadLimits;
+  /**
+   * Receives the form into a spool of the upload folder and hands it to `use`; afterwards
+   * whatever `use` did not place is removed.
+   */
+  const receive = async (ctx: Context, use: (form: MultipartForm, spool: UploadSpool) => Promise<void>) => {
+    refuseDeclaredOversize(ctx, limits);
+    const spool = await features.uploads.spool(limits.maxFileBytes).catch(failed('upload spool'));
+    try {
+      await use(await readMultipart(ctx, { limits, spool, fileField: 'files', invalid: 'failed to parse multipart form' }), spool);
+    } finally {
+      await spool.close();
+    }
   };
 
   // ---- clipboard ----
@@ -144,30 +139,20 @@ export function mountDesktopRoutes(router: Router, opts: DesktopRoutesOptions): 
   // ---- uploads ----
   router.post('/api/room/upload/drop', auth, uploader, async (ctx: Context) => {
     if (!opts.uploadDrop) throw badRequest('upload drop is disabled');
-    const form = await parseMultipart(ctx);
-    try {
+    await receive(ctx, async (form, spool) => {
       const x = coordinate(form.fields.x);
       if (x === null) throw badRequest('no X coordinate received');
       const y = coordinate(form.fields.y);
       if (y === null) throw badRequest('no Y coordinate received');
-      const files = namedFiles(form.files);
-      await room.drop(x, y, files);
-      noContent(ctx);
-    } finally {
-      await features.uploads.discardSpool(form.spool);
-    }
+      await room.drop(x, y, namedFiles(form.files, spool));
+    });
+    noContent(ctx);
   });
 
   router.post('/api/room/upload/dialog', auth, uploader, async (ctx: Context) => {
     if (!opts.fileChooserDialog) throw badRequest('file chooser dialog is disabled');
-    const form = await parseMultipart(ctx);
-    try {
-      const files = namedFiles(form.files);
-      await room.dialogUpload(files);
-      noContent(ctx);
-    } finally {
-      await features.uploads.discardSpool(form.spool);
-    }
+    await receive(ctx, (form, spool) => room.dialogUpload(namedFiles(form.files, spool)));
+    noContent(ctx);
   });
 
   router.delete('/api/room/upload/dialog', auth, uploader, async (ctx: Context) => {
@@ -223,73 +208,6 @@ function screenSize(body: unknown): { width: number; height: number; rate: numbe
   return { width: int('width', 1), height: int('height', 1), rate: int('rate', 0) };
 }
 
-interface ParsedForm {
-  fields: Record<string, string | string[]>;
-  /** The `files` parts. */
-  files: File[];
-  /** This request's spool folder; whatever is left in it is removed after the request. */
-  spool: string;
-}
-
-/**
- * Parses multipart/form-data into the upload folder's spool with hard limits. A body declared
- * too large is refused before reading it; one that grows too large is cut off (413). Any other
- * parse failure is the contract's `400 failed to parse multipart form`.
- */
-function multipartParser(uploads: Uploads, limits: UploadLimits) {
-  const FORM_OVERHEAD = 1 << 20;
-  const parser = (spool: string) =>
-    koaBody({
-      multipart: true,
-      json: false,
-      urlencoded: false,
-      text: false,
-      formidable: {
-        uploadDir: spool,
-        maxFiles: limits.maxFiles,
-        maxFileSize: limits.maxFileBytes,
-        maxTotalFileSize: limits.maxTotalBytes,
-        maxFields: MAX_FIELDS,
-        maxFieldsSize: MAX_FIELDS_BYTES,
-        allowEmptyFiles: true,
-        minFileSize: 0,
-      },
-    });
-  const parse = async (ctx: Context, spool: string): Promise<ParsedForm> => {
-    try {
-      await parser(spool)(ctx, async () => {});
-    } catch (err) {
-      if ((err as { httpCode?: number }).httpCode === 413) throw tooLarge(ctx);
-      throw badRequest('failed to parse multipart form');
-    }
-    const files = ctx.request.files;
-    if (!ctx.is('multipart') || !files) throw badRequest('failed to parse multipart form');
-    const parts = files.files;
-    return {
-      fields: (ctx.request.body ?? {}) as Record<string, string | string[]>,
-      files: parts === undefined ? [] : Array.isArray(parts) ? parts : [parts],
-      spool,
-    };
-  };
-  return async (ctx: Context): Promise<ParsedForm> => {
-    const declared = Number(ctx.get('content-length') || 0);
-    if (declared > limits.maxTotalBytes + FORM_OVERHEAD) throw tooLarge(ctx);
-    const spool = await uploads.spool();
-    try {
-      return await parse(ctx, spool);
-    } catch (err) {
-      await uploads.discardSpool(spool);
-      throw err;
-    }
-  };
-}
-
-/** The rest of a refused body is not read: the connection is closed after the answer. */
-function tooLarge(ctx: Context): HttpError {
-  ctx.set('Connection', 'close');
-  return new HttpError(413, 'upload too large');
-}
-
 /** An integer form field, or null when absent or not an integer. */
 function coordinate(field: string | string[] | undefined): number | null {
   const value = Array.isArray(field) ? field[0] : field;
@@ -299,11 +217,11 @@ function coordinate(field: string | string[] | undefined): number | null {
 }
 
 /** The `files` parts with checked names; `400` when there are none or a name is unusable. */
-function namedFiles(files: File[]): IncomingFile[] {
+function namedFiles(files: File[], spool: UploadSpool): IncomingFile[] {
   if (files.length === 0) throw badRequest('no files received');
   return files.map((f) => {
     try {
-      return { name: uploadName(f.originalFilename ?? ''), path: f.filepath };
+      return { name: uploadName(f.originalFilename ?? ''), file: spool.file(f) };
     } catch (err) {
       if (err instanceof UploadNameError) throw badRequest(`invalid file name: ${err.message}`);
       throw err;

@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { badRequest } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionManager } from '../sessions/manager.js';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../request/http-util.js';
 
 export interface GeneralRoutesOptions {
   sessions: SessionManager;

@@ -1,13 +1,17 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../request/http-util.js';
 
 export interface HealthSource {
   /** Component name → state, e.g. `{ 'desktop.xserver': 'running', 'capture.video.main': 'idle' }`. */
   health(): Record<string, string>;
 }
 
-/** States in which a component does its job (idle encoders wait for their first viewer). */
+/**
+ * States in which a component does its job (idle encoders wait for their first viewer). The
+ * desktop app is `waiting` until its window is mapped and painted, and `no_window` when that
+ * takes too long: neither is ready, so nobody is sent to a desktop that still shows nothing.
+ */
 const HEALTHY = new Set(['running', 'external', 'idle', 'starting', 'disabled']);
 
 /**

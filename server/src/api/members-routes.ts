@@ -1,17 +1,17 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { HttpError, badRequest, internal } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LIMITS, newMemberProfile, parseProfilePatch, type MemberProfile, type MemberProvider } from '../members/types.js';
 import type { SessionManager } from '../sessions/manager.js';
-import { requireAdmin, requireSession, sessionOf } from './auth.js';
-import type { SessionCookieOptions } from './cookie.js';
-import { noContent, readJson, sendJson } from './http-util.js';
+import { requireAdmin, sessionOf } from './auth.js';
+import { noContent, readJson, sendJson } from '../request/http-util.js';
 
 export interface MembersRoutesOptions {
   sessions: SessionManager;
   members: MemberProvider;
-  cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
   maxBody: number;
   logger: Logger;
 }
@@ -66,7 +66,7 @@ async function readBulk(ctx: Context, maxBody: number): Promise<Body> {
  */
 export function mountMembersRoutes(router: Router, opts: MembersRoutesOptions): void {
   const { sessions, members, logger } = opts;
-  const auth = requireSession(sessions, opts.cookie);
+  const { auth } = opts;
 
   const lookup = async (id: string): Promise<MemberProfile> => {
     const session = sessions.get(id);

@@ -1,16 +1,16 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { badRequest } from '../errors.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { SettingsEffects, SettingsPatch } from '../sessions/settings-effects.js';
-import { requireAdmin, requireSession, sessionOf } from './auth.js';
-import type { SessionCookieOptions } from './cookie.js';
-import { noContent, readJson, sendJson } from './http-util.js';
+import { requireAdmin, sessionOf } from './auth.js';
+import { noContent, readJson, sendJson } from '../request/http-util.js';
 
 export interface RoomSettingsRoutesOptions {
   sessions: SessionManager;
   settings: SettingsEffects;
-  cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
   maxBody: number;
 }
 
@@ -66,7 +66,7 @@ export function parseSettingsPatch(body: unknown): SettingsPatch {
 /** `GET/POST /api/room/settings` (contract §3.3); side effects live in SettingsEffects. */
 export function mountRoomSettingsRoutes(router: Router, opts: RoomSettingsRoutesOptions): void {
   const { sessions } = opts;
-  const auth = requireSession(sessions, opts.cookie);
+  const { auth } = opts;
 
   router.get('/api/room/settings', auth, requireAdmin, (ctx: Context) => {
     sendJson(ctx, 200, sessions.settings);

@@ -1,22 +1,22 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { badRequest, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionManager } from '../sessions/manager.js';
-import { requireAdmin, requireSession, sessionOf } from './auth.js';
-import type { SessionCookieOptions } from './cookie.js';
-import { noContent, sendJson } from './http-util.js';
+import { requireAdmin, sessionOf } from './auth.js';
+import { noContent, sendJson } from '../request/http-util.js';
 
 export interface SessionsRoutesOptions {
   sessions: SessionManager;
-  cookie: SessionCookieOptions;
+  /** The §1.2 session guard, built once in main. */
+  auth: Middleware;
   logger: Logger;
 }
 
 /** Session listing and administration (contract §3.1 session rows). */
 export function mountSessionsRoutes(router: Router, opts: SessionsRoutesOptions): void {
   const { sessions, logger } = opts;
-  const auth = requireSession(sessions, opts.cookie);
+  const { auth } = opts;
 
   router.get('/api/sessions', auth, (ctx: Context) => {
     sendJson(ctx, 200, sessions.list().map((s) => s.data()));

@@ -1,15 +1,19 @@
 /**
  * RTMP broadcast (contract §3.3 broadcast rows, §11.5 `capture.broadcast.*`): one supervised
  * gst-launch that captures the X display (and PulseAudio when there is a server), encodes
- * H.264 + AAC, muxes FLV and pushes it to an RTMP(S) URL.
+ * H.264 + AAC, muxes FLV and pushes it to an RTMP(S) URL. Capture and video encoding are
+ * the WebRTC streams' own (pipelines.ts).
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
-import { badRequest, internal, unprocessable } from '../errors.js';
+import { badRequest, HttpError, internal, unprocessable } from '../errors.js';
 import type { Logger } from '../log.js';
+import { staysAlive, waitForOutput } from '../process/child-output.js';
+import { execFile } from '../process/spawn.js';
 import { SupervisedProcess } from '../process/supervisor.js';
-import { fillPlaceholders, splitLaunchArgs } from './pipelines.js';
+import { getCodec } from './codecs.js';
+import { encodedScreen, fillPlaceholders, pulseSource, splitLaunchArgs } from './pipelines.js';
 
 export interface BroadcastStatus {
   is_active: boolean;
@@ -19,7 +23,10 @@ export interface BroadcastStatus {
 export interface BroadcastOptions {
   /** X display, e.g. `:99`. */
   display: string;
-  /** PulseAudio server (`unix:/path/native`); null broadcasts video only. */
+  /**
+   * PulseAudio server (`unix:/path/native`); null broadcasts video only. With a server, a
+   * broadcast without audio is refused: no AAC encoder installed fails the start.
+   */
   pulseServer: string | null;
   /** PulseAudio source (`capture.audio.device`). */
   audioDevice: string;
@@ -34,15 +41,18 @@ export interface BroadcastOptions {
   logger: Logger;
   /** Told every time the status changes (start, stop, giving up after crashes). */
   onStatus?(status: BroadcastStatus): void;
-  /** Base environment (default process.env). */
+  /** Base environment of gst-launch and gst-inspect (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
 const X264_PRESETS = new Set([
   'ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo',
 ]);
-/** AAC encoders in order of preference; which exist depends on the installed plugin sets. */
-const AAC_ENCODERS = ['avenc_aac', 'voaacenc', 'fdkaacenc'];
+/**
+ * AAC encoders in order of preference; which exist depends on the installed plugin sets
+ * (scripts/setup.sh installs gstreamer1.0-plugins-bad, which has voaacenc).
+ */
+export const AAC_ENCODERS = ['avenc_aac', 'voaacenc', 'fdkaacenc', 'faac'];
 const FPS = 25;
 /** Pipelines with a bad element or a refused RTMP handshake die within this after PLAYING. */
 const SETTLE_MS = 500;
@@ -91,9 +101,9 @@ function probe(url: string): Promise<void> {
   });
 }
 
-function gstElementExists(name: string): Promise<boolean> {
+function gstElementExists(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile('gst-inspect-1.0', ['--exists', name], (err) => resolve(!err));
+    execFile('gst-inspect-1.0', ['--exists', name], { env }, (err) => resolve(!err));
   });
 }
 
@@ -124,8 +134,9 @@ export class Broadcast {
     this.url = target;
     let proc: SupervisedProcess | null = null;
     try {
+      const description = await this.description(target);
       await probe(target);
-      const args = splitLaunchArgs(await this.description(target));
+      const args = splitLaunchArgs(description);
       if (this.url !== target) return;
       proc = new SupervisedProcess({
         name: 'gst-broadcast',
@@ -155,7 +166,7 @@ export class Broadcast {
       }
       await proc?.close();
       this.log.error({ err }, 'broadcast did not start');
-      throw internal('unable to start broadcast');
+      throw err instanceof HttpError ? err : internal('unable to start broadcast');
     }
     if (this.proc === proc) this.opts.onStatus?.(this.status());
   }
@@ -178,20 +189,10 @@ export class Broadcast {
   }
 
   /** Resolves once gst-launch reports PLAYING and is still alive a moment later. */
-  private playing(child: ChildProcess): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let seen = '';
-      const timer = setTimeout(() => reject(new Error('broadcast pipeline did not reach PLAYING')), READY_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        seen = (seen + chunk.toString('utf8')).slice(-256);
-        if (!seen.includes('Setting pipeline to PLAYING')) return;
-        child.stdout?.off('data', onData);
-        clearTimeout(timer);
-        // A refused connection fails right after PLAYING; the supervisor's exit race catches it.
-        setTimeout(resolve, SETTLE_MS);
-      };
-      child.stdout?.on('data', onData);
-    });
+  private async playing(child: ChildProcess): Promise<void> {
+    await waitForOutput(child, /Setting pipeline to PLAYING/, READY_TIMEOUT_MS);
+    // A refused RTMP handshake fails right after PLAYING.
+    await staysAlive(child, SETTLE_MS);
   }
 
   private async description(url: string): Promise<string> {
@@ -209,24 +210,27 @@ export class Broadcast {
       this.log.warn({ preset }, 'unknown x264 preset; using veryfast');
       preset = 'veryfast';
     }
-    const video =
-      `ximagesrc display-name=${opts.display} show-pointer=true use-damage=false ! video/x-raw,framerate=${FPS}/1 ` +
-      `! videoconvert ! queue ! x264enc bitrate=${opts.videoBitrate} key-int-max=${FPS * 2} byte-stream=true ` +
-      `tune=zerolatency speed-preset=${preset} ! video/x-h264,profile=main ! h264parse ! queue ` +
-      `! flvmux name=mux streamable=true ! rtmp2sink location=${url}`;
-    const aac = opts.pulseServer ? await this.aac() : null;
-    if (!aac) return video;
-    const audio =
-      `pulsesrc device=${opts.audioDevice} ! audioconvert ! audioresample ! audio/x-raw,rate=44100,channels=2 ` +
-      `! queue ! ${aac} bitrate=${opts.audioBitrate * 1000} ! aacparse ! queue ! mux.`;
+    const screen = encodedScreen({
+      display: opts.display,
+      codec: getCodec('h264', 'video'),
+      fps: FPS,
+      kbps: opts.videoBitrate,
+      // Viewers of a broadcast have no cursor of their own to draw.
+      showPointer: true,
+      params: { 'speed-preset': preset },
+    });
+    const video = `${screen} ! h264parse ! queue ! flvmux name=mux streamable=true ! rtmp2sink location=${url}`;
+    if (!opts.pulseServer) return video;
+    const aac = await this.aac();
+    if (!aac) throw internal(`no AAC audio encoder installed (one of ${AAC_ENCODERS.join(', ')})`);
+    const audio = `${pulseSource(opts.audioDevice, 44100, 2)} ! queue ! ${aac} bitrate=${opts.audioBitrate * 1000} ! aacparse ! queue ! mux.`;
     return `${video} ${audio}`;
   }
 
-  /** The first AAC encoder installed; null (video only, with a warning) when there is none. */
+  /** The first AAC encoder installed, or null. */
   private aac(): Promise<string | null> {
     this.aacEncoder ??= (async () => {
-      for (const name of AAC_ENCODERS) if (await gstElementExists(name)) return name;
-      this.log.warn('no AAC encoder installed; broadcasting video only');
+      for (const name of AAC_ENCODERS) if (await gstElementExists(name, this.env())) return name;
       return null;
     })();
     return this.aacEncoder;

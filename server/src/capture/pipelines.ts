@@ -1,6 +1,7 @@
 /**
  * gst-launch-1.0 pipeline descriptions for the capture streams. Every pipeline ends in an
- * RTP payloader and `udpsink` to a loopback port owned by the server (see stream.ts).
+ * RTP payloader and `udpsink` to a loopback port owned by the server (see stream.ts). The
+ * RTMP broadcast (broadcast.ts) captures and encodes through the same builders.
  *
  * Config (§11.5) semantics implemented here:
  * - `capture.video.pipelines.<id>`: `width`, `height`, `fps` are expressions over the screen
@@ -284,27 +285,63 @@ export function buildVideoPipeline(opts: VideoPipelineOptions): string {
       fps: r.fps,
     });
   }
+  const encoded = encodedScreen({
+    display: opts.display,
+    codec,
+    fps: r.fps,
+    kbps: r.kbps,
+    showPointer: config.show_pointer,
+    scale: r.scaled ? { width: r.width, height: r.height } : undefined,
+    prefix: config.gst_prefix,
+    encoder: config.gst_encoder,
+    params: config.gst_params,
+    vars: { width: screen.width, height: screen.height, fps: screen.rate },
+    suffix: config.gst_suffix,
+  });
+  return `${encoded} ! ${rtpTail(codec, port)}`;
+}
 
+export interface EncodedScreenOptions {
+  /** X display, e.g. `:99`. */
+  display: string;
+  codec: Codec;
+  fps: number;
+  /** kbit/s. */
+  kbps: number;
+  showPointer?: boolean;
+  /** Size to scale to before encoding; the screen's own size when absent. */
+  scale?: { width: number; height: number };
+  /** Inserted after the source, before scaling. */
+  prefix?: string;
+  /** Replaces the codec's built-in encoder element. */
+  encoder?: string;
+  /** Encoder properties, over the built-in ones; expressions see `vars`. */
+  params?: Record<string, string | number | boolean>;
+  vars?: Record<string, number>;
+  /** Inserted after the encoder. */
+  suffix?: string;
+}
+
+/**
+ * The screen captured and encoded, up to the encoder's output: the WebRTC streams put an
+ * RTP tail after it, the RTMP broadcast a muxer.
+ */
+export function encodedScreen(opts: EncodedScreenOptions): string {
+  const { fps } = opts;
   const parts: string[] = [];
-  const pointer = config.show_pointer ? 'true' : 'false';
-  parts.push(`ximagesrc display-name=${opts.display} use-damage=false show-pointer=${pointer}`);
-  parts.push(`video/x-raw,framerate=${r.fps}/1`);
-  if (config.gst_prefix?.trim()) parts.push(config.gst_prefix.trim());
+  parts.push(`ximagesrc display-name=${opts.display} use-damage=false show-pointer=${opts.showPointer ? 'true' : 'false'}`);
+  parts.push(`video/x-raw,framerate=${fps}/1`);
+  if (opts.prefix?.trim()) parts.push(opts.prefix.trim());
   // Scale in the source format (BGRx) before converting: cheaper when downscaling.
-  if (r.scaled) parts.push(`videoscale ! video/x-raw,width=${r.width},height=${r.height}`);
+  if (opts.scale) parts.push(`videoscale ! video/x-raw,width=${opts.scale.width},height=${opts.scale.height}`);
   // No videorate: ximagesrc already paces at the caps' rate, and videorate holds every frame
   // until the next arrives — a whole frame of added latency (measured by `npm run bench`).
   parts.push('videoconvert');
-  parts.push(`video/x-raw,format=I420,framerate=${r.fps}/1`);
+  parts.push(`video/x-raw,format=I420,framerate=${fps}/1`);
   // A slow encoder drops frames instead of building latency.
   parts.push('queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream');
-  parts.push(encoderElement(codec, config.gst_encoder, config.gst_params, { kbps: r.kbps, fps: r.fps, keyint: r.fps * 2 }, {
-    width: screen.width,
-    height: screen.height,
-    fps: screen.rate,
-  }));
-  if (config.gst_suffix?.trim()) parts.push(config.gst_suffix.trim());
-  parts.push(rtpTail(codec, port));
+  parts.push(encoderElement(opts.codec, opts.encoder, opts.params, { kbps: opts.kbps, fps, keyint: fps * 2 }, opts.vars ?? {}));
+  if (opts.suffix?.trim()) parts.push(opts.suffix.trim());
   return parts.join(' ! ');
 }
 
@@ -337,14 +374,18 @@ export interface AudioPipelineOptions {
   port: number;
 }
 
+/** Raw audio from a PulseAudio source (PULSE_SERVER comes from the env) at `rate` and `channels`. */
+export function pulseSource(device: string, rate: number, channels: number): string {
+  return `pulsesrc device=${formatValue(device)} ! audioconvert ! audioresample ! audio/x-raw,rate=${rate},channels=${channels}`;
+}
+
 /** The gst-launch description of the audio stream (PULSE_SERVER comes from the env). */
 export function buildAudioPipeline(opts: AudioPipelineOptions): string {
   const { codec, port } = opts;
   const custom = opts.pipeline?.trim();
   if (custom) return customPipeline(custom, codec, port, { device: opts.device });
   const rate = codec.clockRate === 8000 && codec.name === 'g722' ? 16000 : codec.clockRate;
-  const channels = codec.channels ?? 1;
-  const src = `pulsesrc device=${formatValue(opts.device)} ! audioconvert ! audioresample ! audio/x-raw,rate=${rate},channels=${channels}`;
+  const src = pulseSource(opts.device, rate, codec.channels ?? 1);
   const enc = encoderElement(codec, undefined, undefined, { kbps: opts.bitrate ?? 128, fps: 0, keyint: 0 }, {});
   return `${src} ! ${enc} ! ${rtpTail(codec, port)}`;
 }

@@ -210,6 +210,15 @@ function readFile(file: string): Map<string, RawValue> {
   return out;
 }
 
+/** Keys of options that have no effect here yet were given a value other than their default. */
+export function inertSettings(config: Config): string[] {
+  return OPTIONS.filter((o) => {
+    if (!o.inert) return false;
+    const value = o.key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+    return JSON.stringify(value) !== JSON.stringify(o.codec.parse(o.default, { cwd: process.cwd() }));
+  }).map((o) => o.key);
+}
+
 /** Every option with its flag, env var, default and description, for `--help`. */
 export function helpText(): string {
   const lines = [

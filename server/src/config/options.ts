@@ -20,6 +20,7 @@ import {
   text,
   urlPath,
   videoPipelines,
+  InvalidValue,
   type Codec,
 } from './codecs.js';
 
@@ -37,6 +38,8 @@ export interface OptionDef<K extends string = string, T = unknown, Stored extend
    * its own in Config (its path is a prefix of other keys).
    */
   readonly stored: Stored;
+  /** Parsed so neko configurations load, but nothing reads it; its description says so. */
+  readonly inert?: true;
 }
 
 function opt<K extends string, T>(
@@ -46,6 +49,17 @@ function opt<K extends string, T>(
   description: string,
 ): OptionDef<K, T, true> {
   return { key, codec, default: dflt, description, stored: true };
+}
+
+/** A contract key this server accepts but does not act on; `why` ends up in `--help`. */
+function inert<K extends string, T>(
+  key: K,
+  codec: Codec<T>,
+  dflt: RawDefault,
+  description: string,
+  why: string,
+): OptionDef<K, T, true> {
+  return { key, codec, default: dflt, description: `${description}: accepted for compatibility; no effect (${why})`, stored: true, inert: true };
 }
 
 function fallbackOnly<K extends string, T>(
@@ -70,6 +84,17 @@ function findProjectRoot(): string {
 /** The viewer ships with the server, so its default location follows the code, not the cwd. */
 const DEFAULT_CLIENT_DIR = path.join(findProjectRoot(), 'client', 'dist');
 
+/** `#rrggbb` as 0xRRGGBB, '' (none) as null. The `#` may be left out: YAML reads it as a comment unless quoted. */
+const colour: Codec<number | null> = {
+  hint: '<#rrggbb>',
+  parse(raw, ctx) {
+    const s = text.parse(raw, ctx).trim();
+    if (s === '') return null;
+    if (!/^#?[0-9a-fA-F]{6}$/.test(s)) throw new InvalidValue(`${JSON.stringify(raw)} is not a colour like #2e4057`);
+    return Number.parseInt(s.replace('#', ''), 16);
+  },
+};
+
 const port = int(0, 65535);
 const positive = int(1);
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'panic', 'disabled'] as const;
@@ -83,28 +108,29 @@ const AUDIO_CODECS = ['opus', 'g722', 'pcmu', 'pcma'] as const;
 export const OPTIONS = [
   // 11.1 Root / server
   opt('config', text, '', 'configuration file, YAML or JSON (empty: neko.yaml|yml|json in /etc/neko/ or the working dir)'),
-  opt('debug', bool, false, 'force the debug log level'),
-  opt('legacy', bool, true, 'enable the neko v2 compatibility layer'),
+  opt('debug', bool, false, 'raise the log level to debug (trace stays trace)'),
+  inert('legacy', bool, true, 'enable the neko v2 compatibility layer', 'the v2 protocol is out of scope'),
   opt('log.level', oneOf(LOG_LEVELS), 'info', 'minimum log level'),
-  opt('log.time', oneOf(['unix', 'unixms', 'unixmicro']), 'unix', 'log timestamp format'),
-  opt('log.json', bool, false, 'write logs as JSON lines'),
-  opt('log.nocolor', bool, false, 'disable colours in console logs'),
-  opt('log.dir', text, '', 'also write logs to files in this directory'),
+  opt('log.time', oneOf(['unix', 'unixms', 'unixmicro']), 'unix', 'unit of the time field of JSON logs: seconds, milliseconds or microseconds since the epoch (terminal logs show local time)'),
+  opt('log.json', bool, false, 'JSON lines on a terminal too (logs that go to a pipe or a file are always JSON lines; on a terminal they are human-readable)'),
+  opt('log.nocolor', bool, false, 'no colours in terminal logs (a non-empty NO_COLOR variable does the same)'),
+  opt('log.dir', text, '', 'write logs as JSON lines to neko-latest.log in this directory instead of stdout (the previous run\'s file is renamed neko.<time>.log)'),
   opt('server.bind', bindAddress, '127.0.0.1:8080', 'HTTP listen address'),
   opt('server.cert', text, '', 'TLS certificate file; TLS is on when cert and key are both set'),
   opt('server.key', text, '', 'TLS private key file'),
-  opt('server.proxy', bool, false, 'trust X-Forwarded-For / X-Real-IP for the client address'),
+  opt('server.proxy', bool, false, 'trust X-Forwarded-For / X-Real-IP for the client address (extension: and X-Forwarded-Host / -Proto for the WebSocket origin check)'),
   opt('server.static', text, '', 'serve this directory at / instead of server.client_dir'),
   opt('server.path_prefix', urlPath, '/', 'URL path prefix all routes live under'),
-  opt('server.pprof', bool, false, 'expose /debug/pprof/ diagnostics'),
+  inert('server.pprof', bool, false, 'expose /debug/pprof/ diagnostics', 'Node has no pprof endpoints; use node --inspect'),
   opt('server.metrics', bool, true, 'expose Prometheus metrics at /metrics'),
-  opt('server.cors', stringList, [], 'allowed CORS and WebSocket origins (* = all); empty disables CORS'),
+  opt('server.cors', stringList, [], 'allowed CORS and WebSocket origins (* = all); empty disables CORS (extension: with session.cookie.enabled a WebSocket from neither our own nor a listed origin gets 403)'),
   opt('server.client_dir', directory, DEFAULT_CLIENT_DIR, 'built viewer served at / (server.static wins when set)'),
   opt('server.max_ws_payload', positive, 65536, 'largest accepted WebSocket message, in bytes'),
   opt('server.max_body', positive, 1048576, 'largest accepted REST JSON body, in bytes'),
   opt('server.ws_rate', positive, 200, 'hard limit of WebSocket events per second per socket'),
   opt('server.login_failures', positive, 10, 'failed logins allowed per client address within server.login_window; then 429'),
-  opt('server.login_window', duration, '1m', 'window of the failed-login limit (stored in ms)'),
+  opt('server.login_window', duration, '1m', 'window of the failed- and successful-login limits (stored in ms)'),
+  opt('server.login_successes', positive, 30, 'extension: successful logins allowed per client address within server.login_window; then 429'),
 
   // 11.2 Session
   opt('session.file', text, '', 'persist sessions to this JSON file (empty: memory only)'),
@@ -117,6 +143,7 @@ export const OPTIONS = [
   opt('session.merciful_reconnect', bool, true, 'a new WebSocket of a connected session replaces the old one'),
   opt('session.heartbeat_interval', positive, 10, 'client heartbeat interval advertised to clients, in seconds'),
   opt('session.api_token', text, '', 'static token for an admin API session (empty: disabled)'),
+  opt('session.expire_disconnected', duration, '1h', 'extension: multiuser and noauth providers delete a session (session/deleted) once it has had no WebSocket and no REST request for this long (stored in ms; 0: never)'),
   opt('session.cookie.enabled', bool, false, 'carry the session token in a cookie'),
   opt('session.cookie.name', text, 'NEKO_SESSION', 'session cookie name'),
   opt('session.cookie.expiration', duration, '24h', 'session cookie lifetime (stored in ms)'),
@@ -138,18 +165,26 @@ export const OPTIONS = [
   // 11.4 Desktop
   opt('desktop.display', text, '', 'X display to use (empty: $DISPLAY, else start our own X server)'),
   opt('desktop.screen', screen, '1280x720@30', 'initial screen size and refresh rate'),
-  opt('desktop.input.enabled', bool, true, 'use the xf86-input-neko driver (enables touch events)'),
-  opt('desktop.input.socket', text, '/tmp/xf86-input-neko.sock', 'xf86-input-neko driver socket'),
-  opt('desktop.unminimize', bool, true, 'restore minimized windows'),
+  opt('desktop.input.enabled', bool, true, 'tell clients that touch events are accepted (touch_events); touches drive the pointer'),
+  inert('desktop.input.socket', text, '/tmp/xf86-input-neko.sock', 'xf86-input-neko driver socket', 'touch is emulated on the pointer, no driver is used'),
+  inert('desktop.unminimize', bool, true, 'restore minimized windows', 'not implemented'),
   opt('desktop.upload_drop', bool, true, 'allow dropping uploaded files onto the desktop'),
   opt('desktop.file_chooser_dialog', bool, false, 'answer file chooser dialogs with uploads (experimental)'),
-  opt('desktop.server', oneOf(['xvfb', 'xorg']), 'xvfb', 'X server to start when no display is given (xorg allows resizing)'),
+  opt('desktop.upload_max_files', positive, 64, 'extension: most files in one upload drop or dialog request; more: 413'),
+  opt('desktop.upload_max_file_size', positive, 512 << 20, 'extension: largest file of an upload drop or dialog request, in bytes; larger: 413, nothing kept'),
+  opt('desktop.upload_max_total_size', positive, 1 << 30, 'extension: largest total of the files of one upload drop or dialog request, in bytes; larger: 413, nothing kept'),
+  opt('desktop.server', oneOf(['auto', 'xorg', 'xvfb']), 'auto', 'X server to start when no display is given: xorg (Xorg + dummy driver, screen resizable at runtime, needs root), xvfb (fixed size), auto (xorg, or xvfb with a warning where Xorg cannot run)'),
   opt('desktop.window_manager', text, 'openbox', 'window manager to start with our X server (empty: none)'),
-  opt('desktop.app', text, 'xterm', 'application command line to start on our X server (empty: none)'),
+  opt('desktop.app', text, 'chromium', 'application to start on our X server: chromium (the built-in browser set-up: maximized, its profile in the desktop user\'s home, desktop.home_page first, downloads saved to filetransfer.dir without asking, no first-run prompts or background traffic), or any command line (e.g. xterm), or empty for none'),
+  opt('desktop.home_page', text, '', 'extension: first page of the built-in chromium app (empty: a local welcome page about the room)'),
+  opt('desktop.app_window_timeout', duration, '30s', 'extension: /health answers 503 until the app has mapped its window, after every start; past this long it reports the app as no_window (stored in ms)'),
+  opt('desktop.background', colour, '#2e4057', 'extension: colour of our X server\'s desktop behind the windows (empty: black)'),
   opt('desktop.audio', bool, true, 'start PulseAudio when we manage the desktop'),
+  opt('desktop.user', text, 'neko', 'extension: unprivileged user the window manager, app and open-in-app commands run as when the server runs as root (created when missing; never root); a server that is not root runs them as itself'),
+  opt('desktop.first_display', int(0, 65535), 99, 'extension: lowest X display number our own X server may take'),
 
   // 11.5 Capture
-  opt('capture.video.display', text, '', 'X display to capture (empty: $DISPLAY)'),
+  opt('capture.video.display', text, '', 'X display to capture (empty: the desktop\'s display)'),
   opt('capture.video.codec', mediaCodec(VIDEO_CODECS, 'vp8'), 'vp8', 'video codec (unknown names fall back to vp8)'),
   opt('capture.video.ids', stringList, [], 'video stream ids, highest quality first (empty: [main])'),
   opt('capture.video.pipelines', videoPipelines, {}, 'per stream id: width, height, fps, bitrate, gst_* settings, show_pointer'),
@@ -166,17 +201,18 @@ export const OPTIONS = [
   opt('capture.screencast.enabled', bool, false, 'enable the JPEG screencast (cast.jpg)'),
   opt('capture.screencast.rate', fraction, '10/1', 'screencast frame rate as a fraction'),
   opt('capture.screencast.quality', int(0, 100), 60, 'screencast JPEG quality (0-100)'),
-  opt('capture.screencast.pipeline', text, '', 'custom screencast pipeline'),
-  opt('capture.webcam.enabled', bool, false, 'accept a client webcam track'),
-  opt('capture.webcam.device', text, '/dev/video0', 'loopback video device for the webcam'),
-  opt('capture.webcam.width', positive, 1280, 'webcam width'),
-  opt('capture.webcam.height', positive, 720, 'webcam height'),
+  opt('capture.screencast.pipeline', text, '', 'custom screencast pipeline: accepted for compatibility; ignored with a warning (frames are grabbed from X and encoded in-process)'),
+  inert('capture.webcam.enabled', bool, false, 'accept a client webcam track', 'client video tracks are ignored'),
+  inert('capture.webcam.device', text, '/dev/video0', 'loopback video device for the webcam', 'client video tracks are ignored'),
+  inert('capture.webcam.width', positive, 1280, 'webcam width', 'client video tracks are ignored'),
+  inert('capture.webcam.height', positive, 720, 'webcam height', 'client video tracks are ignored'),
   opt('capture.microphone.enabled', bool, true, 'accept a client microphone track'),
   opt('capture.microphone.device', text, 'audio_input', 'PulseAudio sink for the microphone'),
 
   // 11.6 WebRTC
   opt('webrtc.icelite', bool, false, 'run as an ICE-lite agent'),
   opt('webrtc.icetrickle', bool, true, 'trickle ICE candidates (false: send them in the offer)'),
+  opt('webrtc.gather_timeout', duration, '5s', 'extension: with icetrickle false, the longest wait for ICE gathering; the offer then carries the candidates found so far (stored in ms)'),
   fallbackOnly('webrtc.iceservers', iceServers, [], 'deprecated: ICE servers for frontend and backend when both are empty'),
   opt('webrtc.iceservers.frontend', iceServers, [], 'ICE servers sent to clients: [{urls,username?,credential?}]'),
   opt('webrtc.iceservers.backend', iceServers, [], 'ICE servers used by the server agent'),
@@ -184,7 +220,7 @@ export const OPTIONS = [
   opt('webrtc.tcpmux', port, 0, 'single TCP port for ICE (0: off)'),
   opt('webrtc.udpmux', port, 0, 'single UDP port for ICE (0: off; wins over epr)'),
   opt('webrtc.nat1to1', stringList, [], 'public IPs that replace host candidate addresses'),
-  opt('webrtc.ip_retrieval_url', text, 'https://checkip.amazonaws.com', 'URL to learn the public IP when nat1to1 is empty (empty: off)'),
+  opt('webrtc.ip_retrieval_url', text, 'https://checkip.amazonaws.com', 'URL asked once at startup for the public IP when nat1to1 is empty and server.bind is not loopback-only (empty: never)'),
   opt('webrtc.estimator.enabled', bool, false, 'switch streams from bandwidth estimation'),
   opt('webrtc.estimator.passive', bool, false, 'estimate but never switch'),
   opt('webrtc.estimator.debug', bool, false, 'log estimator decisions'),
@@ -198,9 +234,9 @@ export const OPTIONS = [
   opt('webrtc.estimator.diff_threshold', float(0, 1), 0.15, 'relative bitrate difference that counts as a change'),
 
   // 11.7 Plugins
-  opt('plugins.enabled', bool, false, 'load external plugins'),
-  opt('plugins.dir', text, './bin/plugins', 'external plugin directory'),
-  opt('plugins.required', bool, false, 'fail startup when a plugin cannot be loaded'),
+  inert('plugins.enabled', bool, false, 'load external plugins', 'neko\'s Go plugins cannot be loaded'),
+  inert('plugins.dir', text, './bin/plugins', 'external plugin directory', 'neko\'s Go plugins cannot be loaded'),
+  inert('plugins.required', bool, false, 'fail startup when a plugin cannot be loaded', 'neko\'s Go plugins cannot be loaded'),
   opt('chat.enabled', bool, true, 'enable the chat plugin'),
   opt('filetransfer.enabled', bool, false, 'enable the file transfer plugin'),
   opt('filetransfer.dir', text, '/home/neko/Downloads', 'file transfer root directory'),
@@ -208,6 +244,9 @@ export const OPTIONS = [
   opt('filetransfer.user_download', bool, false, 'non-admins may download'),
   opt('filetransfer.user_upload', bool, false, 'non-admins may upload'),
   opt('filetransfer.user_delete', bool, false, 'non-admins may delete'),
+  opt('filetransfer.upload_max_files', positive, 64, 'extension: most files in one file transfer upload; more: 413'),
+  opt('filetransfer.upload_max_file_size', positive, 1 << 30, 'extension: largest file of a file transfer upload, in bytes; larger: 413, nothing kept'),
+  opt('filetransfer.upload_max_total_size', positive, 1 << 30, 'extension: largest total of the files of one file transfer upload, in bytes; larger: 413, nothing kept'),
   opt('openinapp.enabled', bool, false, 'enable the open-in-app plugin'),
   opt('openinapp.open_command', text, 'xdg-open', 'command that opens a link on the desktop'),
 ];

@@ -1,6 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
+import { execFile, spawn } from '../process/spawn.js';
 import type { X11Client } from './x11-client.js';
 
 /** Contract §2.3 Clipboard. */

@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import x11 from 'x11';
 import type { Logger } from '../log.js';
+import type { RunAs } from '../process/spawn.js';
+import { BUILTIN_BROWSER, chromiumLaunch } from './chromium.js';
 import { InputController, type Input } from './input.js';
 import { PulseAudio } from './pulseaudio.js';
-import { SessionApps } from './session-apps.js';
+import { commandLine, SessionApps, type Launch } from './session-apps.js';
 import type { X11Client } from './x11-client.js';
 import { X11Link } from './x11-link.js';
-import { XServer, xrandrSetSize, type XServerKind } from './xserver.js';
+import { XServer, xrandrSetSize, type XServerChoice } from './xserver.js';
 
 export interface ScreenSize {
   width: number;
@@ -21,14 +25,28 @@ export interface DesktopOptions {
    */
   display?: string;
   screen: ScreenSize;
-  /** X server to start when no display is given; Xorg (dummy driver) can be resized. */
-  server: XServerKind;
+  /**
+   * X server to start when no display is given; Xorg (dummy driver) can be resized, `auto`
+   * starts it where it can run and Xvfb elsewhere.
+   */
+  server: XServerChoice;
   /** Window manager command line, '' for none. */
   windowManager?: string;
-  /** Application command line, '' for none. */
+  /** Application command line, `chromium` for the built-in browser set-up, '' for none. */
   app?: string;
+  /** For the built-in browser: first page ('' = the bundled welcome page) and download folder. */
+  browser?: { homePage?: string; downloadDir?: string };
+  /** How long the app may take to map its window before /health reports `no_window` (default 30 s). */
+  appWindowTimeoutMs?: number;
+  /** Root window colour behind the windows, 0xRRGGBB (null: X's own black). */
+  background?: number | null;
   /** Start PulseAudio (only with our own X server). */
   audio: boolean;
+  /**
+   * Unprivileged user the window manager and app run as, and who may use the display, audio
+   * and upload folder (null: the server's own user).
+   */
+  user?: RunAs | null;
   logger: Logger;
   /** Contract: 10 s. Tests shorten it. */
   inputHoldTimeoutMs?: number;
@@ -60,6 +78,8 @@ interface Parts {
  */
 export class Desktop extends EventEmitter<DesktopEvents> {
   readonly pulseServer: string | null;
+  /** Who desktop programs run as (null: the server's own user). */
+  readonly user: RunAs | null;
   readonly input: Input;
   private size: ScreenSize;
   private closing: Promise<void> | null = null;
@@ -69,8 +89,11 @@ export class Desktop extends EventEmitter<DesktopEvents> {
     private readonly parts: Parts,
     size: ScreenSize,
     private readonly logger: Logger,
+    user: RunAs | null,
+    background: number | null,
   ) {
     super();
+    this.user = user;
     this.input = parts.input;
     this.pulseServer = parts.pulse?.server ?? null;
     this.size = size;
@@ -78,9 +101,14 @@ export class Desktop extends EventEmitter<DesktopEvents> {
     for (const part of [parts.xserver, parts.pulse, parts.apps]) {
       part?.on('started', changed).on('exited', changed).on('failed', changed);
     }
+    parts.apps?.on('window', changed);
     parts.link.on('disconnected', changed);
     parts.link.on('connected', (client) => {
       changed();
+      // A restarted X server starts black.
+      if (background !== null) {
+        client.setRootBackground(background).catch((err: unknown) => logger.warn({ err }, 'background not restored'));
+      }
       this.watchScreen(client).catch((err: unknown) => logger.warn({ err }, 'screen size unknown after reconnect'));
       parts.input.attach(client).catch((err: unknown) => logger.warn({ err }, 'input not re-attached'));
     });
@@ -101,6 +129,7 @@ export class Desktop extends EventEmitter<DesktopEvents> {
             logger,
             firstDisplay: opts.firstDisplay,
             xorgConfig: opts.xorgConfig,
+            users: opts.user ? [opts.user.name] : [],
           })
         : null;
       const display = parts.xserver?.display ?? opts.display!;
@@ -109,17 +138,22 @@ export class Desktop extends EventEmitter<DesktopEvents> {
       parts.input = new InputController({ logger, holdTimeoutMs: opts.inputHoldTimeoutMs });
       const client = parts.link.client!;
       await parts.input.attach(client);
-      parts.pulse = own && opts.audio ? await PulseAudio.start({ logger }) : null;
+      // Before the apps: the first frames, and those while an app restarts, show the background.
+      const background = own ? (opts.background ?? null) : null;
+      if (background !== null) await client.setRootBackground(background);
+      parts.pulse = own && opts.audio ? await PulseAudio.start({ logger, clientGid: opts.user?.gid }) : null;
       parts.apps = own
         ? await SessionApps.start({
             display,
-            windowManager: opts.windowManager,
-            app: opts.app,
+            windowManager: commandLine(opts.windowManager),
+            app: await appLaunch(opts, display, logger),
             pulseServer: parts.pulse?.server,
+            runAs: opts.user,
+            windowTimeoutMs: opts.appWindowTimeoutMs,
             logger,
           })
         : null;
-      const desktop = new Desktop(display, parts as Parts, { ...opts.screen }, logger);
+      const desktop = new Desktop(display, parts as Parts, { ...opts.screen }, logger, opts.user ?? null, background);
       await desktop.watchScreen(client);
       logger.info({ display, screen: desktop.size, pulseServer: desktop.pulseServer }, 'desktop ready');
       return desktop;
@@ -201,6 +235,19 @@ export class Desktop extends EventEmitter<DesktopEvents> {
       this.emit('screen', this.screenSize());
     }
   }
+}
+
+/** What to run as the desktop's application: a command line, the built-in browser, or nothing. */
+async function appLaunch(opts: DesktopOptions, display: string, logger: Logger): Promise<Launch | null> {
+  if (opts.app?.trim() !== BUILTIN_BROWSER) return commandLine(opts.app);
+  const home = opts.user?.home ?? homedir();
+  return chromiumLaunch({
+    runAs: opts.user ?? null,
+    homePage: opts.browser?.homePage ?? '',
+    downloadDir: opts.browser?.downloadDir || join(home, 'Downloads'),
+    display,
+    logger,
+  });
 }
 
 /** Reverse start order: input lets go of keys while X is still there; X goes last. */

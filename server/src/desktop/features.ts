@@ -70,7 +70,7 @@ export class DesktopFeatures {
             logger: log('screencast'),
           })
         : null;
-      const uploads = new Uploads({ logger: log('uploads'), parent: opts.uploadParent });
+      const uploads = new Uploads({ logger: log('uploads'), parent: opts.uploadParent, owner: desktop.user });
       const modes = await listScreenModes(desktop.display, desktop.screenSize().rate).catch((err: unknown) => {
         logger.warn({ err }, 'screen configurations unknown; offering the current size only');
         return [desktop.screenSize()];

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { X11Client } from './x11-client.js';
+import { execFile } from '../process/spawn.js';
 
 const execFileP = promisify(execFile);
 

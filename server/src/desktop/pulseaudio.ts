@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../log.js';
+import { execFile } from '../process/spawn.js';
 import { SupervisedProcess, type ProcessState } from '../process/supervisor.js';
 
 const execFileP = promisify(execFile);
@@ -19,6 +19,8 @@ export interface PulseAudioOptions {
   logger: Logger;
   /** How long one start may take (default 10 s). */
   startTimeoutMs?: number;
+  /** Group (the desktop user's) whose members may reach the socket besides our own user. */
+  clientGid?: number;
 }
 
 /**
@@ -37,6 +39,11 @@ export class PulseAudio {
 
   static async start(opts: PulseAudioOptions): Promise<PulseAudio> {
     const dir = mkdtempSync(join(tmpdir(), 'neko-pulse-'));
+    // Anonymous auth lets in whoever reaches the socket: the folder decides who that is.
+    if (opts.clientGid !== undefined) {
+      chownSync(dir, process.getuid?.() ?? -1, opts.clientGid);
+      chmodSync(dir, 0o710);
+    }
     const socket = join(dir, 'native');
     const server = `unix:${socket}`;
     mkdirSync(join(dir, 'home'));

@@ -65,10 +65,14 @@ export class DesktopRoom {
    * Applies a screen size (width rounded down to a multiple of 8, rate 0 meaning 60) and
    * broadcasts `screen/updated` with what was applied; `422 cannot set screen size` when the
    * X server refuses it. The capture pipeline follows the desktop's `screen` event.
+   * Extension: a size listed in the configurations is applied as it is, so that one whose
+   * width is no multiple of 8 (1366x768) can be chosen from the list too.
    */
   setScreen(request: ScreenSize, by: Session): Promise<ScreenSize> {
     const change = this.screenChange.then(async () => {
-      const wanted = { width: request.width - (request.width % 8), height: request.height, rate: request.rate || 60 };
+      const rate = request.rate || 60;
+      const listed = this.screenConfigurations().some((s) => s.width === request.width && s.height === request.height);
+      const wanted = { width: listed ? request.width : request.width - (request.width % 8), height: request.height, rate };
       let applied: ScreenSize;
       try {
         if (wanted.width < 8 || wanted.height < 1) throw new Error('screen size too small');

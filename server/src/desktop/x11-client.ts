@@ -183,6 +183,38 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     return tree.children;
   }
 
+  /** Whether `wid` is viewable (mapped, and its ancestors too) and bypasses the window manager. */
+  async windowAttributes(wid: number): Promise<{ viewable: boolean; overrideRedirect: boolean }> {
+    const a = await this.request<x11.WindowAttributes>((cb) => this.raw.GetWindowAttributes(wid, cb));
+    return { viewable: a.mapState === 2, overrideRedirect: a.overrideRedirect !== 0 };
+  }
+
+  /**
+   * Paints the root window's background a solid colour (0xRRGGBB on the TrueColor visual of
+   * depth 24 every server here has). It stays after this connection closes: it is an
+   * attribute of the window, not a resource of the client.
+   */
+  async setRootBackground(rgb: number): Promise<void> {
+    this.assertConnected();
+    this.raw.ChangeWindowAttributes(this.root, { backgroundPixel: rgb });
+    this.raw.ClearArea(this.root, 0, 0, 0, 0, 0);
+    await this.sync();
+  }
+
+  /** Where `wid` is on the screen and how big it is (its border left out). */
+  async rectOnScreen(wid: number): Promise<Point & Size> {
+    const g = await this.request<x11.Geometry>((cb) => this.raw.GetGeometry(wid, cb));
+    const at = await this.request<x11.TranslateCoordinatesReply>((cb) => this.raw.TranslateCoordinates(wid, this.root, 0, 0, cb));
+    return { x: at.destX, y: at.destY, width: g.width, height: g.height };
+  }
+
+  /** Pixels of a rectangle of the screen, 4 bytes each (B, G, R, unused), row after row. */
+  async screenArea(x: number, y: number, width: number, height: number): Promise<Buffer> {
+    const ZPIXMAP = 2;
+    const image = await this.request<x11.Image>((cb) => this.raw.GetImage(ZPIXMAP, this.root, x, y, width, height, 0xffffffff, cb));
+    return image.data;
+  }
+
   /** The whole root window as pixels (one GetImage round trip). */
   async rootImage(): Promise<Image> {
     const { width, height } = await this.screenSize();

@@ -130,6 +130,12 @@ declare module 'x11' {
       data: Buffer;
     }
 
+    /** GetWindowAttributes; `mapState` 0 unmapped, 1 unviewable, 2 viewable. */
+    interface WindowAttributes {
+      mapState: number;
+      overrideRedirect: number;
+    }
+
     interface Tree {
       root: number;
       parent: number;
@@ -209,6 +215,7 @@ declare module 'x11' {
         callback: Callback<Property>,
       ): void;
       QueryTree(wid: number, callback: Callback<Tree>): void;
+      GetWindowAttributes(wid: number, callback: Callback<WindowAttributes>): void;
       TranslateCoordinates(srcWid: number, dstWid: number, x: number, y: number, callback: Callback<TranslateCoordinatesReply>): void;
       /** `time` 0 = CurrentTime. */
       SetSelectionOwner(owner: number, selection: number, time: number): void;

@@ -1,19 +1,23 @@
-import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Logger } from '../log.js';
+import { execFile } from '../process/spawn.js';
 import { SupervisedProcess, type ProcessState } from '../process/supervisor.js';
 import { X11Client } from './x11-client.js';
 
 const execFileP = promisify(execFile);
 
 export type XServerKind = 'xvfb' | 'xorg';
+/** `auto`: Xorg where it can run, else Xvfb (fixed size). */
+export type XServerChoice = XServerKind | 'auto';
 
 export interface XServerOptions {
-  kind: XServerKind;
+  kind: XServerChoice;
   /** Initial screen size. Xvfb keeps it for life; Xorg can be resized with xrandr. */
   width: number;
   height: number;
@@ -24,6 +28,8 @@ export interface XServerOptions {
   xorgConfig?: string;
   /** How long one start may take before it counts as failed (default 15 s). */
   startTimeoutMs?: number;
+  /** Local users besides the server's own that may connect (the desktop programs' user). */
+  users?: string[];
 }
 
 /** Size of the first mode in xorg/xorg.conf: what Xorg comes up with before we resize it. */
@@ -52,18 +58,41 @@ export class XServer {
   }
 
   static async start(opts: XServerOptions): Promise<XServer> {
+    if (opts.kind !== 'auto') return XServer.startKind({ ...opts, kind: opts.kind });
+    // Xorg drives (dummy) video hardware, which takes root; Xvfb is the fallback that runs anywhere.
+    if (process.getuid?.() !== 0) {
+      opts.logger.warn('Xorg needs root: using Xvfb, whose screen size cannot change at runtime');
+      return XServer.startKind({ ...opts, kind: 'xvfb' });
+    }
+    // The attempt is quiet: a failure is reported once, below, as the reason for the fallback.
+    const attempt = opts.logger.child({});
+    attempt.level = 'silent';
+    try {
+      const server = await XServer.startKind({ ...opts, kind: 'xorg', logger: attempt });
+      attempt.level = opts.logger.level;
+      return server;
+    } catch (err) {
+      const { stderr } = err as { stderr?: string };
+      opts.logger.warn({ err, stderr }, 'Xorg did not start: using Xvfb, whose screen size cannot change at runtime');
+      return XServer.startKind({ ...opts, kind: 'xvfb' });
+    }
+  }
+
+  private static async startKind(opts: XServerOptions & { kind: XServerKind }): Promise<XServer> {
     const logger = opts.logger;
     const workDir = mkdtempSync(join(tmpdir(), 'neko-x-'));
     let from = opts.firstDisplay ?? 99;
     try {
+      const access = accessControl(workDir, opts.users ?? []);
       for (let attempt = 0; attempt < DISPLAY_ATTEMPTS; attempt++) {
         const n = firstFreeDisplay(from);
+        removeStaleLock(n);
         const proc = new SupervisedProcess({
           name: opts.kind,
           logger,
-          ...command(opts, n, workDir),
+          ...command(opts, n, workDir, access?.cookieFile),
           ready: async (child) => {
-            await waitForServer(n, child, opts.startTimeoutMs ?? 15_000);
+            await waitForServer(n, child, opts.startTimeoutMs ?? 15_000, access);
             await server.restoreSize();
           },
         });
@@ -73,8 +102,9 @@ export class XServer {
           return server;
         } catch (err) {
           const pid = proc.pid;
+          const stderr = proc.stderr.trim().slice(-1000);
           await proc.close();
-          if (!takenByOther(n, pid)) throw err;
+          if (!takenByOther(n, pid)) throw Object.assign(err as Error, { stderr });
           logger.info({ display: n }, 'display number taken concurrently; trying the next one');
           from = n + 1;
         }
@@ -132,10 +162,15 @@ export async function xrandrSetSize(display: string, width: number, height: numb
   }
 }
 
-function command(opts: XServerOptions, n: number, workDir: string): { command: string; args: string[] } {
+function command(
+  opts: XServerOptions & { kind: XServerKind },
+  n: number,
+  workDir: string,
+  cookieFile: string | undefined,
+): { command: string; args: string[] } {
   // -noreset: a server that resets when its last client leaves would drop our keyboard
   // remaps and make reconnecting clients race the reset.
-  const common = [`:${n}`, '-nolisten', 'tcp', '-noreset'];
+  const common = [`:${n}`, '-nolisten', 'tcp', '-noreset', ...(cookieFile ? ['-auth', cookieFile] : [])];
   if (opts.kind === 'xvfb') {
     return {
       command: 'Xvfb',
@@ -179,6 +214,49 @@ function defaultXorgConfig(): string {
   throw new Error('xorg/xorg.conf not found; set the Xorg config path');
 }
 
+/**
+ * Who may connect. Without `-auth` an X server lets in every local user of the host. With a
+ * cookie file only holders of the cookie may, and the server's own user and the desktop user
+ * are then let in by user id (`xhost +SI:localuser:…`), so neither our modules nor the apps
+ * need the cookie. The cookie stays private to the server: it is only used to run xhost.
+ */
+interface AccessControl {
+  cookieFile: string;
+  users: string[];
+}
+
+function accessControl(workDir: string, users: string[]): AccessControl | null {
+  let self: string;
+  try {
+    self = userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers) has no name X could check against.
+    return null;
+  }
+  const cookieFile = join(workDir, 'Xauthority');
+  const field = (b: Buffer) => Buffer.concat([u16(b.length), b]);
+  const none = Buffer.alloc(0);
+  // One entry of family Wild, no address and no display number: it matches any display, so
+  // the file stays valid whichever number the server ends up on.
+  const entry = [u16(0xffff), field(none), field(none), field(Buffer.from('MIT-MAGIC-COOKIE-1')), field(randomBytes(16))];
+  writeFileSync(cookieFile, Buffer.concat(entry), { mode: 0o600 });
+  return { cookieFile, users: [...new Set([self, ...users])] };
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+/** Lets the allowed users in; fails while the server does not accept connections yet. */
+async function allowUsers(n: number, access: AccessControl): Promise<void> {
+  await execFileP('xhost', access.users.map((u) => `+SI:localuser:${u}`), {
+    env: { ...process.env, DISPLAY: `:${n}`, XAUTHORITY: access.cookieFile },
+    timeout: 5000,
+  });
+}
+
 function lockPid(n: number): number | null {
   try {
     const pid = Number.parseInt(readFileSync(`/tmp/.X${n}-lock`, 'latin1').trim(), 10);
@@ -188,47 +266,97 @@ function lockPid(n: number): number | null {
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process. A zombie is not: a killed X server nobody reaped (where
+ * PID 1 does not reap orphans) keeps its pid but holds neither its display nor its sockets.
+ */
+function running(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (killErr) {
+      return (killErr as NodeJS.ErrnoException).code === 'EPERM';
+    }
   }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 /**
- * A display is free when no live process holds its lock and no socket exists without a
- * lock. A lock of a dead process is stale (a killed server): X servers replace those.
+ * Display numbers whose abstract socket (`@/tmp/.X11-unix/X<n>`) is bound in this network
+ * namespace. X servers listen there as well as on the file in /tmp, and the abstract name
+ * is shared by everything in the namespace, also by containers that each have their own /tmp
+ * and so see no lock file of the other's server.
  */
-function isFree(n: number): boolean {
+function abstractDisplays(): Set<number> {
+  const taken = new Set<number>();
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return taken;
+  }
+  for (const match of table.matchAll(/ @\/tmp\/\.X11-unix\/X(\d+)$/gm)) taken.add(Number(match[1]));
+  return taken;
+}
+
+/**
+ * A display is free when no running process holds its lock, no socket exists without a lock
+ * and its abstract socket is unbound. A lock of a dead process is stale (a killed server).
+ */
+function isFree(n: number, abstract: Set<number>): boolean {
+  if (abstract.has(n)) return false;
   const pid = lockPid(n);
-  if (pid !== null) return !alive(pid);
+  if (pid !== null) return !running(pid);
   return !existsSync(`/tmp/.X${n}-lock`) && !existsSync(`/tmp/.X11-unix/X${n}`);
 }
 
 function firstFreeDisplay(from: number): number {
-  for (let n = from; n < from + 1000; n++) if (isFree(n)) return n;
+  const abstract = abstractDisplays();
+  for (let n = from; n < from + 1000; n++) if (isFree(n, abstract)) return n;
   throw new Error(`no free X display number from :${from}`);
+}
+
+/**
+ * X servers remove a stale lock only when its pid is gone, and take a zombie's pid for a
+ * live server: the lock of a killed server that was never reaped would make the display
+ * unusable. Re-read right before removing, so a lock just taken by another server stays.
+ */
+function removeStaleLock(n: number): void {
+  const path = `/tmp/.X${n}-lock`;
+  const pid = lockPid(n);
+  if (pid === null || running(pid) || lockPid(n) !== pid) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already, or not ours to remove: the X server will say
+  }
 }
 
 function takenByOther(n: number, ownPid: number | undefined): boolean {
   const pid = lockPid(n);
-  return pid !== null && pid !== ownPid && alive(pid);
+  return (pid !== null && pid !== ownPid && running(pid)) || abstractDisplays().has(n);
 }
 
 /**
- * Ready when our server holds the display's lock and answers an X connection; a concurrent
- * server that won the same number fails the check instead of being mistaken for ours.
+ * Ready when our server holds the display's lock, has let the allowed users in and answers
+ * an X connection; a concurrent server that won the same number fails the check instead of
+ * being mistaken for ours.
  */
-async function waitForServer(n: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForServer(n: number, child: ChildProcess, timeoutMs: number, access: AccessControl | null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Stop polling once the child is gone: the supervisor has already failed the start.
   while (child.exitCode === null && child.signalCode === null) {
     const pid = lockPid(n);
-    if (pid !== null && pid !== child.pid && alive(pid)) throw new Error(`display :${n} is held by pid ${pid}`);
+    if (pid !== null && pid !== child.pid && running(pid)) throw new Error(`display :${n} is held by pid ${pid}`);
     if (pid === child.pid && existsSync(`/tmp/.X11-unix/X${n}`)) {
       try {
+        if (access) await allowUsers(n, access);
         const probe = await X11Client.connect(`:${n}`, { timeoutMs: Math.max(deadline - Date.now(), 100) });
         await probe.close();
         return;

@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Koa, { type Context, type Next } from 'koa';
 import { Router } from '@koa/router';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { logBurst } from '../log-burst.js';
+import { BurstLog } from '../rate-limiter.js';
 import type { Metrics } from '../metrics.js';
-import { cors } from '../api/cors.js';
-import { sendJson } from '../api/http-util.js';
+import { cors } from '../request/cors.js';
+import { sendJson } from '../request/http-util.js';
+import { endWithError } from '../request/raw-response.js';
 import { serveStatic } from './static.js';
 import type { WebSocketGateway } from '../websocket/gateway.js';
 
@@ -85,6 +88,34 @@ function errorMapper(logger: Logger) {
   };
 }
 
+/** Statuses for requests Node's parser gave up on, as Node itself would answer them. */
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * A request Node could not parse (bad request line, headers, chunked framing...) or a
+ * client socket that failed before a response owned it. Node has already taken its own
+ * error listener off the socket, so one goes back on before anything is written to it.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+  // Only a connection nothing was written to yet can take a response without corrupting one.
+  if (err.code === 'ECONNRESET' || (socket as Socket).bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  endWithError(socket, new HttpError(CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400));
+}
+
+/** The path of a request target without its query, whatever else the target holds. */
+function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 /** Counts every answered request by its route template, so labels stay a small fixed set. */
 function requestMetrics(metrics: Metrics) {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -101,7 +132,9 @@ function requestMetrics(metrics: Metrics) {
 /** HTTP(S) listener: path prefix, CORS, REST router, the viewer's static files and the WebSocket upgrade. */
 export class HttpServer {
   private readonly server: Server;
-  private closed = false;
+  private closing: Promise<void> | null = null;
+  /** Malformed requests and socket errors are anyone's to cause, as often as they like. */
+  private readonly clientErrors = new BurstLog();
 
   constructor(private readonly opts: HttpServerOptions) {
     const app = new Koa({ proxy: opts.proxy ?? false });
@@ -135,10 +168,16 @@ export class HttpServer {
 
     const tls = opts.tls ? { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } : null;
     this.server = tls ? createTlsServer(tls, onRequest) : createServer(onRequest);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      logBurst(this.clientErrors, opts.logger, 'debug', { code: err.code, err: err.message }, 'malformed request or client socket error');
+      answerClientError(err, socket);
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node has taken its error listener off an upgrading socket: a reset would otherwise be fatal.
+      socket.on('error', () => socket.destroy());
       const inner = stripPrefix(req.url ?? '/', prefix);
-      if (inner === null || new URL(inner, 'http://localhost').pathname !== '/api/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      if (inner === null || pathOf(inner) !== '/api/ws') {
+        endWithError(socket, new HttpError(404));
         return;
       }
       req.url = inner;
@@ -155,18 +194,19 @@ export class HttpServer {
         resolve();
       });
     });
+    // Failures after listening (e.g. accept() out of file descriptors) are not fatal.
+    this.server.on('error', (err) => logBurst(this.clientErrors, this.opts.logger, 'error', { err }, 'http server error'));
     const addr = this.server.address() as AddressInfo;
     this.opts.logger.info({ address: addr.address, port: addr.port, tls: Boolean(this.opts.tls) }, 'http listening');
     return addr;
   }
 
-  /** Stops accepting and closes open connections; idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await new Promise<void>((resolve) => {
+  /** Stops accepting and closes open connections; idempotent, and every call waits for the end. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    return this.closing;
   }
 }

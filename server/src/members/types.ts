@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { HttpError, badRequest } from '../errors.js';
 
 /** Contract §2.1: the permissions a member (and its live session) carries. */
 export interface MemberProfile {
@@ -51,19 +51,50 @@ export const PROFILE_KEYS: ReadonlyArray<keyof MemberProfile> = [
   'can_access_clipboard', 'sends_inactive_cursor', 'can_see_inactive_cursors', 'plugins',
 ];
 
-/** Hard limits on what a client may store in a member. */
+/**
+ * Hard limits on what a client may store in a member. A profile goes to every client in
+ * `system/init` and `session/profile`, so it must stay small.
+ */
 export const LIMITS = {
   username: 256,
   password: 1024,
   name: 256,
+  /** UTF-8 bytes of the profile fields one request sets, as JSON. */
+  profileBytes: 16 << 10,
+  /** JSON nesting of those fields: the profile object is 1, `plugins` 2, a value inside it 3. */
+  profileDepth: 5,
 } as const;
+
+/** Whether `value` nests deeper than `limit`; stops descending at the limit, so any input is cheap. */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit <= 0) return true;
+  return Object.values(value).some((child) => deeperThan(child, limit - 1));
+}
+
+/**
+ * Refuses profile fields past LIMITS: a name that is too long or a profile nested too deep
+ * is a malformed request (400); one that is too large is 413, like an oversized body.
+ */
+export function checkProfileLimits(fields: Partial<MemberProfile>): void {
+  if (fields.name !== undefined && fields.name.length > LIMITS.name) throw badRequest('name is too long');
+  if (deeperThan(fields, LIMITS.profileDepth)) throw badRequest(`profile is nested deeper than ${LIMITS.profileDepth} levels`);
+  if (Buffer.byteLength(JSON.stringify(fields)) > LIMITS.profileBytes) {
+    throw new HttpError(413, `profile is larger than ${LIMITS.profileBytes} bytes`);
+  }
+}
 
 /**
  * Merges a partial profile from an untrusted source over `base`, taking only known keys
  * whose value has the right type; anything else is ignored rather than stored.
  */
 export function mergeProfile(base: MemberProfile, patch: unknown): MemberProfile {
-  const out: MemberProfile = { ...base };
+  return { ...base, ...pickProfile(patch) };
+}
+
+/** The known keys of `patch` whose value has the right type. */
+export function pickProfile(patch: unknown): Partial<MemberProfile> {
+  const out: Partial<MemberProfile> = {};
   if (typeof patch !== 'object' || patch === null) return out;
   const src = patch as Record<string, unknown>;
   for (const key of PROFILE_KEYS) {
@@ -84,8 +115,8 @@ export function mergeProfile(base: MemberProfile, patch: unknown): MemberProfile
 
 /**
  * Reads a partial profile from a request body strictly: a known key with the wrong type is a
- * 400 (as a typed JSON decoder would refuse it), unknown keys are ignored. Absent keys stay
- * absent so the result can be merged over a current profile.
+ * 400 (as a typed JSON decoder would refuse it), unknown keys are ignored, LIMITS are
+ * enforced. Absent keys stay absent so the result can be merged over a current profile.
  */
 export function parseProfilePatch(value: unknown, message = 'unable to parse provided data'): Partial<MemberProfile> {
   if (value === undefined || value === null) return {};
@@ -97,7 +128,6 @@ export function parseProfilePatch(value: unknown, message = 'unable to parse pro
     const v = src[key];
     if (key === 'name') {
       if (typeof v !== 'string') throw badRequest(message);
-      if (v.length > LIMITS.name) throw badRequest('name is too long');
       out.name = v;
     } else if (key === 'plugins') {
       if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw badRequest(message);
@@ -107,6 +137,7 @@ export function parseProfilePatch(value: unknown, message = 'unable to parse pro
       out[key] = v;
     }
   }
+  checkProfileLimits(out);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { requireAdmin, sessionOf } from '../api/auth.js';
-import { noContent, readJson } from '../api/http-util.js';
+import { noContent, readJson } from '../request/http-util.js';
 import { badRequest, forbidden } from '../errors.js';
 import { ChatRefused, type ChatPlugin } from './chat.js';
 

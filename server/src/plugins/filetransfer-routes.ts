@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
-import { koaBody } from 'koa-body';
 import { sessionOf } from '../api/auth.js';
-import { HttpError, badRequest, forbidden, notFound } from '../errors.js';
+import { HttpError, badRequest, forbidden, internal, notFound } from '../errors.js';
+import { FolderMoved, NotAPlainFile, errorCode, type Folder } from '../files/folder.js';
+import { readMultipart, refuseDeclaredOversize } from '../files/multipart.js';
+import { UploadSpool } from '../files/spool.js';
 import type { Logger } from '../log.js';
 import { BadFilename, UPLOAD_TEMP_PREFIX, entryName, type FileAction, type FileTransferPlugin } from './filetransfer.js';
 
@@ -15,13 +15,7 @@ export interface FileTransferRoutesOptions {
   /** The §1.2 session guard. */
   auth: Middleware;
   logger: Logger;
-  /** Hard limits of one upload request. */
-  maxUploadBytes?: number;
-  maxUploadFiles?: number;
 }
-
-const DEFAULT_MAX_UPLOAD_BYTES = 1 << 30;
-const DEFAULT_MAX_UPLOAD_FILES = 64;
 
 const DENIED: Record<FileAction, string> = {
   download: 'file download is not allowed for non-admin users',
@@ -44,9 +38,9 @@ function queryName(ctx: Context): string {
   return typeof value === 'string' ? value : '';
 }
 
-function target(plugin: FileTransferPlugin, name: string): string {
+function checkedName(name: string): string {
   try {
-    return plugin.pathOf(name);
+    return entryName(name);
   } catch (err) {
     if (err instanceof BadFilename) throw badRequest(err.message);
     throw err;
@@ -79,106 +73,111 @@ function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/**
+ * Not there as far as a client can tell: missing, or only reachable through a link (which
+ * the listing does not offer either), or the folder itself is gone or replaced by a link.
+ */
 function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
+  if (err instanceof NotAPlainFile || err instanceof FolderMoved) return true;
+  const code = errorCode(err);
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** The folder for a download or delete; one that is gone holds no file. */
+async function openFolder(plugin: FileTransferPlugin): Promise<Folder> {
+  try {
+    return await plugin.openFolder();
+  } catch (err) {
+    if (isMissing(err)) throw notFound('file not found');
+    throw err;
+  }
+}
+
+/** A plain file of the folder, opened for reading; `404` for anything else. */
+async function openPlainFile(plugin: FileTransferPlugin, name: string): Promise<{ handle: FileHandle; stats: Stats }> {
+  const folder = await openFolder(plugin);
+  try {
+    return await folder.openFile(name);
+  } catch (err) {
+    if (isMissing(err)) throw notFound('file not found');
+    throw err;
+  } finally {
+    await folder.close();
+  }
 }
 
 /** `GET|POST|DELETE /api/filetransfer` (contract §10.2). */
 export function mountFileTransferRoutes(router: Router, opts: FileTransferRoutesOptions): void {
   const { plugin, auth, logger } = opts;
-  const maxBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
-  const maxFiles = opts.maxUploadFiles ?? DEFAULT_MAX_UPLOAD_FILES;
 
   router.get('/api/filetransfer', auth, requireAction(plugin, 'download'), async (ctx: Context) => {
-    const name = queryName(ctx);
-    const file = target(plugin, name);
-    let size: number;
-    try {
-      const st = await stat(file);
-      if (!st.isFile()) throw notFound('file not found');
-      size = st.size;
-    } catch (err) {
-      if (isMissing(err)) throw notFound('file not found');
-      throw err;
-    }
+    const name = checkedName(queryName(ctx));
+    // Size and content come from the descriptor checked when opened, whatever happens to the name now.
+    const { handle, stats } = await openPlainFile(plugin, name);
+    const size = stats.size;
     ctx.set('Accept-Ranges', 'bytes');
-    ctx.set('Content-Disposition', attachment(path.basename(file)));
+    ctx.set('Content-Disposition', attachment(name));
     ctx.type = 'application/octet-stream';
     const range = ctx.get('range') ? parseRange(ctx.get('range'), size) : null;
     if (range === 'bad') {
+      await handle.close();
       ctx.set('Content-Range', `bytes */${size}`);
       throw new HttpError(416, 'requested range not satisfiable');
     }
+    // Koa destroys the stream when the response ends, which closes the descriptor.
     if (range) {
       ctx.status = 206;
       ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-      ctx.body = createReadStream(file, range);
+      ctx.body = handle.createReadStream(range);
       ctx.length = range.end - range.start + 1;
+    } else if (size === 0) {
+      await handle.close();
+      ctx.status = 200;
+      ctx.body = Buffer.alloc(0);
     } else {
       ctx.status = 200;
-      ctx.body = createReadStream(file);
+      // Bounded: a file growing meanwhile must not overrun the announced length.
+      ctx.body = handle.createReadStream({ start: 0, end: size - 1 });
       ctx.length = size;
     }
   });
 
-  /** A parser per request, so every temporary file it creates is known and cleaned up. */
-  const multipart = (temporary: Set<string>) =>
-    koaBody({
-      multipart: true,
-      json: false,
-      text: false,
-      urlencoded: false,
-      formidable: {
-        uploadDir: plugin.dir,
-        maxFiles,
-        maxFileSize: maxBytes,
-        maxTotalFileSize: maxBytes,
-        maxFields: 16,
-        maxFieldsSize: 64 * 1024,
-        allowEmptyFiles: true,
-        minFileSize: 0,
-        filter: (part) => part.name === 'files',
-        // Received under a private temporary name; the real name is only used by rename.
-        filename: () => {
-          const name = `${UPLOAD_TEMP_PREFIX}${randomBytes(12).toString('hex')}`;
-          temporary.add(path.join(plugin.dir, name));
-          return name;
-        },
-      },
-      onError: (err) => {
-        const code = (err as { httpCode?: unknown }).httpCode;
-        throw code === 413 ? new HttpError(413, 'upload too large') : badRequest('error parsing form');
-      },
-    });
-
   router.post('/api/filetransfer', auth, requireAction(plugin, 'upload'), async (ctx: Context) => {
     if (!ctx.is('multipart')) throw badRequest('error parsing form');
-    const temporary = new Set<string>();
+    const limits = plugin.uploadLimits;
+    refuseDeclaredOversize(ctx, limits);
+    let folder: Folder;
     try {
-      await multipart(temporary)(ctx, async () => {});
-      const received = ctx.request.files?.files;
-      const files = received === undefined ? [] : Array.isArray(received) ? received : [received];
-      const names = files.map((f) => {
+      folder = await plugin.openFolder();
+    } catch (err) {
+      logger.error({ err, dir: plugin.dir }, 'upload refused: the file transfer folder is not available');
+      throw internal('file transfer folder is not available');
+    }
+    // Parts are received under private temporary names in the folder itself, so storing one
+    // is a rename: it replaces an entry of that name, a link included, never writing through it.
+    const spool = new UploadSpool(folder, { prefix: UPLOAD_TEMP_PREFIX, maxFileBytes: limits.maxFileBytes });
+    try {
+      const form = await readMultipart(ctx, { limits, spool, fileField: 'files', invalid: 'error parsing form' });
+      const names = form.files.map((f) => {
         try {
           return entryName(f.originalFilename ?? '');
         } catch {
           throw badRequest('bad filename');
         }
       });
-      for (const [i, f] of files.entries()) {
+      for (const [i, f] of form.files.entries()) {
+        const received = spool.file(f);
         try {
-          await rename(f.filepath, path.join(plugin.dir, names[i]!));
+          await received.moveTo(folder, names[i]!, true);
         } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
+          const code = errorCode(err);
           if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw badRequest('a folder has that name');
           throw err;
         }
-        temporary.delete(f.filepath);
-        logger.info({ session_id: sessionOf(ctx).id, file: names[i], size: f.size }, 'file uploaded');
+        logger.info({ session_id: sessionOf(ctx).id, file: names[i], size: received.size }, 'file uploaded');
       }
     } finally {
-      for (const file of temporary) await unlink(file).catch(() => {});
+      await spool.close();
       plugin.scheduleRefresh();
     }
     ctx.status = 200;
@@ -186,17 +185,21 @@ export function mountFileTransferRoutes(router: Router, opts: FileTransferRoutes
   });
 
   router.delete('/api/filetransfer', auth, requireAction(plugin, 'delete'), async (ctx: Context) => {
-    const file = target(plugin, queryName(ctx));
+    const name = checkedName(queryName(ctx));
+    const folder = await openFolder(plugin);
     try {
-      await unlink(file);
+      // Only what the listing offers: a link is neither deleted through nor (being unseen) deleted.
+      const st = await folder.lstat(name);
+      if (st.isDirectory()) throw badRequest('only files can be deleted');
+      if (!st.isFile() || st.nlink !== 1) throw notFound('file not found');
+      await folder.unlink(name);
     } catch (err) {
       if (isMissing(err)) throw notFound('file not found');
-      if ((err as NodeJS.ErrnoException).code === 'EISDIR' || (err as NodeJS.ErrnoException).code === 'EPERM') {
-        throw badRequest('only files can be deleted');
-      }
       throw err;
+    } finally {
+      await folder.close();
     }
-    logger.info({ session_id: sessionOf(ctx).id, file: path.basename(file) }, 'file deleted');
+    logger.info({ session_id: sessionOf(ctx).id, file: name }, 'file deleted');
     plugin.scheduleRefresh();
     ctx.status = 200;
     ctx.body = '';

@@ -1,7 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { Folder } from '../files/folder.js';
+import type { UploadLimits } from '../files/multipart.js';
 import type { Logger } from '../log.js';
 import type { MemberProfile } from '../members/types.js';
 import type { SessionManager } from '../sessions/manager.js';
@@ -30,6 +32,8 @@ export interface FileTransferOptions {
   userDownload: boolean;
   userUpload: boolean;
   userDelete: boolean;
+  /** `filetransfer.upload_max_files|upload_max_file_size|upload_max_total_size`. */
+  uploadLimits: UploadLimits;
   sessions: SessionManager;
   logger: Logger;
 }
@@ -74,8 +78,12 @@ export class FileTransferPlugin {
   private scanning: Promise<boolean> = Promise.resolve(false);
   private closed = false;
   private readonly log: Logger;
-  /** Absolute, so paths built from it compare equal to the upload parser's. */
   readonly dir: string;
+  /**
+   * The folder's real path when it was set up. Every access checks the folder still is that
+   * directory, so a folder later swapped for a link (to /etc, say) is refused.
+   */
+  private real: string | null = null;
   private readonly onProfile = (session: Session, previous: MemberProfile) => {
     const now = session.profile;
     if (now.is_admin !== previous.is_admin || !isDeepStrictEqual(now.plugins, previous.plugins)) this.sendUpdate(session);
@@ -98,6 +106,7 @@ export class FileTransferPlugin {
     } catch (err) {
       plugin.log.error({ err, dir: opts.dir }, 'cannot create the file transfer folder');
     }
+    await plugin.realPath().catch(() => {});
     await plugin.rescan();
     plugin.startWatching();
     plugin.timer = setInterval(() => void plugin.refresh(), opts.refreshIntervalMs);
@@ -119,9 +128,22 @@ export class FileTransferPlugin {
     return this.opts.userDelete;
   }
 
-  /** Absolute path of a client-named entry; throws BadFilename. */
-  pathOf(name: string): string {
-    return path.join(this.dir, entryName(name));
+  get uploadLimits(): UploadLimits {
+    return this.opts.uploadLimits;
+  }
+
+  /**
+   * The folder, opened so that nothing is reached through a link out of it; throws
+   * FolderMoved when its path no longer leads to it. The caller closes it.
+   */
+  async openFolder(): Promise<Folder> {
+    return Folder.open(this.dir, await this.realPath());
+  }
+
+  /** Taken once; only a folder missing at start is resolved later, once it exists. */
+  private async realPath(): Promise<string> {
+    this.real ??= await realpath(this.dir);
+    return this.real;
   }
 
   /** Connect-time `filetransfer/update`. */
@@ -166,30 +188,39 @@ export class FileTransferPlugin {
   }
 
   private async list(): Promise<FileEntry[]> {
-    let entries;
+    let folder: Folder;
     try {
-      entries = await readdir(this.dir, { withFileTypes: true });
+      folder = await this.openFolder();
     } catch (err) {
       this.log.warn({ err: (err as Error).message, dir: this.dir }, 'cannot list the file transfer folder');
       return [];
     }
-    const names = entries
-      .map((e) => e.name)
-      .filter((name) => !name.startsWith(UPLOAD_TEMP_PREFIX))
-      .sort();
+    try {
+      return await this.entries(folder);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, dir: this.dir }, 'cannot list the file transfer folder');
+      return [];
+    } finally {
+      await folder.close();
+    }
+  }
+
+  /**
+   * Offers what can be downloaded, and folders: links (symbolic, or a file with other hard
+   * links, which may be outside) are not offered, nor looked through, and neither are FIFOs,
+   * sockets or devices.
+   */
+  private async entries(folder: Folder): Promise<FileEntry[]> {
+    const names = (await folder.names()).filter((name) => !name.startsWith(UPLOAD_TEMP_PREFIX)).sort();
     if (names.length > MAX_LISTED_FILES) {
       this.log.warn({ count: names.length, listed: MAX_LISTED_FILES }, 'file transfer folder listing truncated');
       names.length = MAX_LISTED_FILES;
     }
     const out: FileEntry[] = [];
     for (const name of names) {
-      try {
-        // stat, not lstat: a link to a folder is offered as the folder it points to.
-        const st = await stat(path.join(this.dir, name));
-        out.push(st.isDirectory() ? { name, type: 'dir' } : { name, type: 'file', size: st.size });
-      } catch {
-        // removed while listing, or a dangling link: not offered
-      }
+      const st = await folder.lstat(name).catch(() => null); // removed while listing
+      if (st?.isDirectory()) out.push({ name, type: 'dir' });
+      else if (st?.isFile() && st.nlink === 1) out.push({ name, type: 'file', size: st.size });
     }
     return out;
   }

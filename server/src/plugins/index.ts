@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
+import type { RunAs } from '../process/spawn.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import type { EventTable } from '../websocket/gateway.js';
@@ -21,13 +22,15 @@ export interface Plugins {
   /** Connect-time init events, in the contract's order (§5.2 step 5). */
   readonly inits: Array<(session: Session) => void>;
   mount(router: Router, auth: Middleware, maxBody: number): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface PluginDeps {
   sessions: SessionManager;
   /** X display links are opened on. */
   display: string;
+  /** User open-in-app commands run as (null: the server's own). */
+  runAs?: RunAs | null;
   log(module: string): Logger;
 }
 
@@ -42,6 +45,7 @@ export async function startPlugins(config: Config, deps: PluginDeps): Promise<Pl
     userDownload: ft.user_download,
     userUpload: ft.user_upload,
     userDelete: ft.user_delete,
+    uploadLimits: { maxFiles: ft.upload_max_files, maxFileBytes: ft.upload_max_file_size, maxTotalBytes: ft.upload_max_total_size },
     sessions,
     logger: deps.log('filetransfer'),
   });
@@ -49,6 +53,7 @@ export async function startPlugins(config: Config, deps: PluginDeps): Promise<Pl
     enabled: config.openinapp.enabled,
     command: config.openinapp.open_command,
     display: deps.display,
+    runAs: deps.runAs,
     sessions,
     logger: deps.log('openinapp'),
   });
@@ -63,9 +68,9 @@ export async function startPlugins(config: Config, deps: PluginDeps): Promise<Pl
       mountFileTransferRoutes(router, { plugin: fileTransfer, auth, logger: deps.log('filetransfer') });
       mountOpenInAppRoutes(router, { plugin: openInApp, auth, maxBody });
     },
-    close() {
+    async close() {
       fileTransfer.close();
-      openInApp.close();
+      await openInApp.close();
     },
   };
 }

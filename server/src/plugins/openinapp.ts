@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { sessionOf } from '../api/auth.js';
-import { readJson, sendJson } from '../api/http-util.js';
-import { badRequest, forbidden } from '../errors.js';
+import { readJson, sendJson } from '../request/http-util.js';
+import { badRequest, forbidden, HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { spawn, type RunAs } from '../process/spawn.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { pluginAllows } from './permissions.js';
@@ -18,6 +19,8 @@ export interface OpenInAppOptions {
   command: string;
   /** X display the link opens on. */
   display: string;
+  /** Unprivileged user the command runs as (null: the server's own). */
+  runAs?: RunAs | null;
   sessions: SessionManager;
   logger: Logger;
 }
@@ -28,6 +31,7 @@ export interface OpenInAppOptions {
  */
 export class OpenInAppPlugin {
   private readonly children = new Set<ChildProcess>();
+  private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: OpenInAppOptions) {}
 
@@ -47,32 +51,50 @@ export class OpenInAppPlugin {
   }
 
   open(link: string, by: Session): void {
+    // A request still in flight while the server shuts down would leave a child nobody ends.
+    if (this.closing) throw new HttpError(503, 'the server is shutting down');
     const [program, ...args] = this.opts.command.trim().split(/\s+/);
     if (!program) throw new Error('openinapp.open_command is empty');
     const child = spawn(program, [...args, link], {
       env: { ...process.env, DISPLAY: this.opts.display },
       stdio: 'ignore',
       detached: true,
+      runAs: this.opts.runAs,
     });
     this.children.add(child);
-    child.on('error', (err) => this.opts.logger.error({ err: err.message, program }, 'cannot run the open command'));
+    child.on('error', (err) => {
+      this.children.delete(child);
+      this.opts.logger.error({ err: err.message, program }, 'cannot run the open command');
+    });
     child.on('exit', () => this.children.delete(child));
     this.opts.logger.info({ session_id: by.id, link }, 'link opened');
   }
 
-  /** Ends open commands still running (their process groups); idempotent. */
-  close(): void {
-    for (const child of this.children) {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    }
-    this.children.clear();
+  /**
+   * Ends open commands still running (their process groups): SIGTERM, then SIGKILL after
+   * `graceMs`; resolves once they exited. Later open() calls are refused. Idempotent.
+   */
+  close(graceMs = 2000): Promise<void> {
+    this.closing ??= Promise.all([...this.children].map((child) => endGroup(child, graceMs))).then(() => undefined);
+    return this.closing;
   }
+}
+
+async function endGroup(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const pid = child.pid;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 function httpLink(body: unknown): string {

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
+import { spawn, type RunAs } from './spawn.js';
 
 export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
 
@@ -11,6 +12,8 @@ export interface SupervisedOptions {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user instead of the server's own. */
+  runAs?: RunAs | null;
   logger: Logger;
   /** Restart after an unexpected exit (default true). */
   restart?: boolean;
@@ -112,6 +115,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedEvents> {
     const child = spawn(this.opts.command, this.opts.args, {
       env: this.opts.env ?? process.env,
       cwd: this.opts.cwd,
+      runAs: this.opts.runAs,
       detached: true,
       stdio: ['ignore', this.opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
     });

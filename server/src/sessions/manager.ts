@@ -5,7 +5,7 @@ import { unprocessable } from '../errors.js';
 import { fullProfile, type MemberProfile } from '../members/types.js';
 import { timestamp } from '../time.js';
 import { Session } from './session.js';
-import type { ControlStatus, SessionSocket, Settings, Stats } from './types.js';
+import type { ControlStatus, SessionPeer, SessionSocket, Settings, Stats } from './types.js';
 
 export const API_SESSION_ID = 'API';
 
@@ -45,6 +45,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   readonly startedAt = timestamp();
   private lastUserLeftAt: string | undefined;
   private lastAdminLeftAt: string | undefined;
+  /** Peer closes still running; shutdown waits for them so sockets and encoders are released. */
+  private readonly closingPeers = new Set<Promise<void>>();
 
   constructor(private readonly opts: SessionManagerOptions) {
     super();
@@ -120,7 +122,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
     // A host that took control over REST has no socket to detach, yet must not outlive its session.
     if (this.hostSession === session) this.setHost(null, session);
-    session.peer?.close();
+    this.closePeer(session.peer);
     session.peer = null;
     this.opts.logger.info({ session_id: session.id }, 'session deleted');
     this.broadcast('session/deleted', { id: session.id });
@@ -135,7 +137,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       this.detachSocket(session, socket);
       socket.disconnect(message);
     }
-    session.peer?.close();
+    this.closePeer(session.peer);
   }
 
   updateProfile(session: Session, profile: MemberProfile): void {
@@ -245,13 +247,32 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
   }
 
-  /** Disconnects every socket and closes every peer; sessions themselves stay (persistence). */
-  close(): void {
+  /**
+   * Disconnects every socket and closes every peer, resolving once every peer close (also
+   * those started earlier by delete or disconnect) has finished; sessions themselves stay
+   * (persistence). Idempotent.
+   */
+  async close(): Promise<void> {
     for (const session of this.byId.values()) {
-      session.peer?.close();
+      this.closePeer(session.peer);
       session.peer = null;
       session.socket?.disconnect('server shutdown');
       session.socket = null;
     }
+    await Promise.all([...this.closingPeers]);
+  }
+
+  private closePeer(peer: SessionPeer | null): void {
+    if (!peer) return;
+    // peer.close() starts right away; a failure is logged, never thrown at the caller.
+    const tracked = (async () => {
+      try {
+        await peer.close();
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'peer close failed');
+      }
+    })();
+    this.closingPeers.add(tracked);
+    void tracked.then(() => this.closingPeers.delete(tracked));
   }
 }

@@ -6,12 +6,18 @@ export class Session {
   socket: SessionSocket | null = null;
   peer: SessionPeer | null = null;
   readonly state: SessionState = { is_connected: false, is_watching: false };
+  /** Epoch ms of the last authenticated REST request (or creation): REST use keeps a session alive. */
+  lastUsedAt = Date.now();
 
   constructor(
     readonly id: string,
     readonly token: string,
     public profile: MemberProfile,
   ) {}
+
+  touch(): void {
+    this.lastUsedAt = Date.now();
+  }
 
   get isAdmin(): boolean {
     return this.profile.is_admin;

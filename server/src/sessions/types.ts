@@ -42,7 +42,8 @@ export interface SessionPeer {
   send(bytes: Uint8Array): void;
   /** Stops or resumes media forwarding without closing the connection (private mode). */
   setPaused(paused: boolean): void;
-  close(): void;
+  /** May finish asynchronously; SessionManager.close() waits for it. */
+  close(): void | Promise<void>;
 }
 
 export interface ControlStatus {

@@ -16,25 +16,40 @@ export interface CursorSource {
   off(event: 'position', listener: (p: Point) => void): unknown;
 }
 
+/** What the broadcaster needs of a peer (webrtc/peer.ts). */
+export interface CursorPeer extends SessionPeer {
+  sendLatest(kind: 'cursorImage' | 'cursorPosition', bytes: Uint8Array): void;
+}
+
 export interface CursorBroadcasterOptions {
   sessions: SessionManager;
   source: CursorSource;
+  /** Least time between two position updates to the peers (default ≈ 60 Hz). */
+  positionIntervalMs?: number;
 }
+
+const POSITION_INTERVAL_MS = 1000 / 60;
 
 /**
  * Cursor over the data channel (contract §8): on open a peer gets the cursor image, then
  * (non-hosts only) the position; afterwards image changes go to every peer and position
  * changes to every peer but the host's, whose own pointer already is where it put it.
+ * Positions are coalesced to the newest and sent at a bounded rate: a host moving the
+ * pointer thousands of times a second costs the other peers no more than 60 messages.
  */
 export class CursorBroadcaster {
-  private readonly open = new Set<SessionPeer>();
+  private readonly open = new Map<CursorPeer, Session>();
   private release: (() => void) | null = null;
-  private last: Point | null = null;
+  /** The position last sent, and the newer one waiting for its turn. */
+  private sent: Point | null = null;
+  private pending: Point | null = null;
+  private lastSentAt = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
   private readonly onImage = (image: CursorImage) => {
     const bytes = imageMessage(image);
-    for (const peer of this.livePeers()) peer.send(bytes);
+    for (const peer of this.livePeers()) peer.sendLatest('cursorImage', bytes);
   };
 
   private readonly onPosition = (p: Point) => this.moved(p.x, p.y);
@@ -45,40 +60,50 @@ export class CursorBroadcaster {
   }
 
   /** A peer's data channel opened. */
-  async opened(session: Session, peer: SessionPeer): Promise<void> {
+  async opened(session: Session, peer: CursorPeer): Promise<void> {
     if (this.closed) return;
     const [image, position] = await Promise.all([this.opts.source.image(), this.opts.source.position()]);
     if (session.peer !== peer || this.closed) return;
-    if (image) peer.send(imageMessage(image));
-    if (position && this.opts.sessions.host !== session) peer.send(encodeCursorPosition(position.x, position.y));
+    if (image) peer.sendLatest('cursorImage', imageMessage(image));
+    if (position && this.opts.sessions.host !== session) peer.sendLatest('cursorPosition', encodeCursorPosition(position.x, position.y));
     // Only now: updates must not overtake the image the contract puts first.
-    this.open.add(peer);
+    this.open.set(peer, session);
     // Positions are polled only while someone can receive them.
     this.release ??= this.opts.source.watch();
   }
 
   /** A peer is gone. */
-  closedPeer(peer: SessionPeer): void {
+  closedPeer(peer: CursorPeer): void {
     this.open.delete(peer);
     if (this.open.size > 0) return;
     this.release?.();
     this.release = null;
   }
 
-  /** The pointer is at (x, y) now: tells every non-host peer unless it already knows. */
+  /** The pointer is at (x, y) now: every non-host peer is told, unless it already knows. */
   moved(x: number, y: number): void {
-    if (this.last?.x === x && this.last.y === y) return;
-    this.last = { x, y };
-    const bytes = encodeCursorPosition(x, y);
-    const host = this.opts.sessions.host;
-    for (const peer of this.livePeers()) {
-      if (host?.peer !== peer) peer.send(bytes);
+    if (this.closed) return;
+    const known = this.pending ?? this.sent;
+    if (known?.x === x && known.y === y) return;
+    this.pending = { x, y };
+    if (this.timer) return;
+    const wait = this.lastSentAt + (this.opts.positionIntervalMs ?? POSITION_INTERVAL_MS) - performance.now();
+    if (wait <= 0) {
+      this.flush();
+      return;
     }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+    this.timer.unref();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.opts.source.off('image', this.onImage);
     this.opts.source.off('position', this.onPosition);
     this.release?.();
@@ -86,9 +111,23 @@ export class CursorBroadcaster {
     this.open.clear();
   }
 
-  private *livePeers(): Iterable<SessionPeer> {
-    for (const session of this.opts.sessions.list()) {
-      if (session.peer && this.open.has(session.peer)) yield session.peer;
+  private flush(): void {
+    const p = this.pending;
+    if (!p || this.closed) return;
+    this.pending = null;
+    this.sent = p;
+    this.lastSentAt = performance.now();
+    const bytes = encodeCursorPosition(p.x, p.y);
+    const host = this.opts.sessions.host;
+    for (const peer of this.livePeers()) {
+      if (host?.peer !== peer) peer.sendLatest('cursorPosition', bytes);
+    }
+  }
+
+  /** Open peers still current for their session. */
+  private *livePeers(): Iterable<CursorPeer> {
+    for (const [peer, session] of this.open) {
+      if (session.peer === peer) yield peer;
     }
   }
 }

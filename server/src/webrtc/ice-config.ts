@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -51,20 +53,49 @@ export function iceSettings(config: Config): IceSettings {
 /**
  * Contract §9.3 NAT 1:1: the configured IPs, else (with `webrtc.ip_retrieval_url` set) the
  * public IP that URL reports, fetched once; an unreachable URL leaves host candidates as they are.
+ * A server that listens on loopback only serves this machine, so it asks no one: no request
+ * leaves the host unless the operator exposed the server.
  */
 export async function resolveNat1to1(config: Config, logger: Logger): Promise<string[]> {
   const { nat1to1, ip_retrieval_url: url } = config.webrtc;
   if (nat1to1.length > 0 || !url) return nat1to1;
+  if (await bindsLoopbackOnly(config.server.bind)) {
+    logger.debug({ bind: config.server.bind }, 'public IP not retrieved: the server listens on loopback only');
+    return [];
+  }
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(IP_RETRIEVAL_TIMEOUT_MS) });
     const ip = (await res.text()).trim();
-    if (!res.ok || !/^[0-9a-fA-F.:]{2,45}$/.test(ip)) throw new Error(`unexpected answer ${res.status}`);
+    if (!res.ok || !/^[0-9a-fA-F.:]{2,45}$/.test(ip)) throw new Error(`unexpected answer (HTTP ${res.status})`);
     logger.info({ ip, url }, 'public IP retrieved for NAT 1:1');
     return [ip];
   } catch (err) {
-    logger.warn({ err, url }, 'public IP retrieval failed; advertising host addresses');
+    // One line an operator can act on; the stack of a failed fetch says nothing more.
+    logger.warn({ url, reason: failureReason(err) }, 'public IP retrieval failed; advertising host addresses');
     return [];
   }
+}
+
+/** Whether `server.bind` listens on loopback only; an empty host means every interface, as for the HTTP server. */
+export async function bindsLoopbackOnly(bind: string): Promise<boolean> {
+  const idx = bind.lastIndexOf(':');
+  const host = (idx >= 0 ? bind.slice(0, idx) : '').replace(/^\[|\]$/g, '');
+  if (host === '') return false;
+  if (isIP(host)) return isLoopback(host);
+  const addresses = await lookup(host, { all: true }).catch(() => []);
+  return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+}
+
+function isLoopback(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return v4.startsWith('127.') || ip === '::1';
+}
+
+function failureReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // fetch wraps the socket error ("fetch failed"); its cause names what went wrong.
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
 }
 
 /** Addresses the ICE mux advertises: the NAT 1:1 IPs, else loopback and every IPv4 interface. */

@@ -4,7 +4,7 @@ import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { LossBasedRate, StreamEstimator, type EstimatorSettings } from './estimator.js';
 import type { IncomingTrack } from './microphone.js';
-import { Peer, type IceCandidateJson, type IceServer, type PeerCodec, type PeerNetwork, type RtpSource } from './peer.js';
+import { Peer, PeerClosedError, type IceCandidateJson, type IceServer, type PeerCodec, type PeerNetwork, type RtpSource } from './peer.js';
 import { selectStream, type StreamSelector, type StreamState } from './selector.js';
 
 /** A video stream as the manager sees it (a capture RtpStream). */
@@ -140,6 +140,7 @@ export class WebRTCManager {
       additionalHostAddresses: this.opts.additionalHostAddresses,
       nat1to1: this.opts.nat1to1,
       trickle: this.opts.trickle,
+      gatherTimeoutMs: this.opts.gatherTimeoutMs,
       iceLite: this.opts.iceLite,
       mux: this.opts.mux,
       logger: log,
@@ -172,6 +173,8 @@ export class WebRTCManager {
     session.peer = peer;
     try {
       const sdp = await peer.createOffer();
+      // A newer request (or a disconnect) replaced this peer while its offer was made.
+      if (session.peer !== peer) return null;
       return {
         sdp,
         iceservers: this.opts.frontendIceServers,
@@ -179,6 +182,7 @@ export class WebRTCManager {
         audio: { disabled: request.audioDisabled },
       };
     } catch (err) {
+      if (err instanceof PeerClosedError || session.peer !== peer) return null;
       log.error({ err }, 'creating offer failed');
       peer.close();
       return null;
@@ -198,6 +202,7 @@ export class WebRTCManager {
     try {
       await peer.setAnswer(sdp);
     } catch (err) {
+      if (err instanceof PeerClosedError) return;
       // werift throws when the browser cannot do the codec; the viewer is told by signal/close.
       this.opts.logger.warn({ session_id: session.id, err }, 'remote answer rejected');
       peer.close();
@@ -213,8 +218,10 @@ export class WebRTCManager {
       return null;
     }
     try {
-      return await peer.acceptOffer(sdp);
+      const answer = await peer.acceptOffer(sdp);
+      return session.peer === peer ? answer : null;
     } catch (err) {
+      if (err instanceof PeerClosedError) return null;
       // A half-applied offer leaves the connection in an unknown state; the viewer starts over.
       this.opts.logger.warn({ session_id: session.id, err }, 'client offer rejected');
       peer.close();
@@ -228,8 +235,10 @@ export class WebRTCManager {
     if (!peer || peer.signalingState !== 'stable') return null;
     this.opts.logger.info({ session_id: session.id }, 'ICE restart');
     try {
-      return await peer.createOffer(true);
+      const offer = await peer.createOffer(true);
+      return session.peer === peer ? offer : null;
     } catch (err) {
+      if (err instanceof PeerClosedError) return null;
       this.opts.logger.warn({ session_id: session.id, err }, 'ICE restart offer failed');
       return null;
     }
@@ -326,6 +335,7 @@ export class WebRTCManager {
       const sdp = await peer.createOffer();
       if (session.peer === peer) session.send('signal/offer', { sdp });
     } catch (err) {
+      if (err instanceof PeerClosedError) return;
       this.opts.logger.warn({ session_id: session.id, err }, 'renegotiation offer failed');
     }
   }

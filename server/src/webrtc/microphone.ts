@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import type { Codec } from '../capture/codecs.js';
 import type { Logger } from '../log.js';
+import { waitForOutput } from '../process/child-output.js';
+import { execFile } from '../process/spawn.js';
 import { SupervisedProcess } from '../process/supervisor.js';
 
 const execFileP = promisify(execFile);
@@ -36,11 +37,20 @@ const DECODERS: Record<string, { encoding: string; chain: string }> = {
 
 /** Larger datagrams are not audio RTP; they are dropped rather than forwarded. */
 const MAX_PACKET = 1500;
+/** Name of the pipeline's `udpsrc`, as gst-launch -v reports its properties. */
+const RTP_SOURCE = 'rtpin';
+/** gst-launch -v's line for the port `udpsrc port=0` was given by the kernel. */
+const BOUND_PORT = new RegExp(`GstUDPSrc:${RTP_SOURCE}: port = (\\d+)`);
+/** From spawn to a bound port: GStreamer start-up, plus the plugin scan when its registry is cold. */
+const BIND_TIMEOUT_MS = 10_000;
 
 /**
  * The microphone: one client audio track at a time, decoded by a supervised GStreamer
  * pipeline into PulseAudio. werift hands over RTP, which goes to the pipeline's `udpsrc`
  * over loopback. A newer track (from any session) replaces the previous one.
+ *
+ * The pipeline binds its port itself (`port=0`) and reports it: a port picked here and
+ * handed over could be taken by anyone in between.
  */
 export class Microphone {
   private readonly log: Logger;
@@ -117,31 +127,44 @@ export class Microphone {
       this.log.warn({ codec: this.opts.codec.name }, 'no decoder for the microphone codec');
       return;
     }
-    this.socket ??= dgram.createSocket('udp4');
-    const port = await freeUdpPort();
+    if (!this.socket) {
+      this.socket = dgram.createSocket('udp4');
+      // Bound implicitly by the first send, which can fail (no free port): not a crash.
+      this.socket.on('error', (err) => this.log.warn({ err }, 'microphone RTP socket error'));
+    }
     const sink = await this.sinkName();
     const { clockRate, payloadType } = this.opts.codec;
     const caps = `application/x-rtp,media=audio,clock-rate=${clockRate},encoding-name=${decoder.encoding},payload=${payloadType}`;
     const args = [
-      '-q',
-      'udpsrc', 'address=127.0.0.1', `port=${port}`, `caps=${caps}`,
+      // -v prints property changes, the bound port among them; not the pads' caps.
+      '-v', '--exclude=caps',
+      'udpsrc', `name=${RTP_SOURCE}`, 'address=127.0.0.1', 'port=0', `caps=${caps}`,
       '!', 'rtpjitterbuffer', 'latency=60',
       '!', ...decoder.chain.split(' '),
       '!', 'audioconvert', '!', 'audioresample',
       '!', 'pulsesink', `device=${sink}`, 'client-name=microphone',
     ];
-    const proc = new SupervisedProcess({
+    const proc: SupervisedProcess = new SupervisedProcess({
       name: 'gst-microphone',
       command: 'gst-launch-1.0',
       args,
       env: { ...process.env, PULSE_SERVER: this.opts.pulseServer },
       logger: this.log,
+      onStdout: () => {},
+      // Every (re)start binds a new port.
+      ready: async (child) => {
+        const [, port] = await waitForOutput(child, BOUND_PORT, BIND_TIMEOUT_MS);
+        if (this.proc === proc) this.port = Number(port);
+      },
+    });
+    // Until a restarted pipeline reports its port, the old one may belong to someone else.
+    proc.on('exited', () => {
+      if (this.proc === proc) this.port = 0;
     });
     this.proc = proc;
     try {
       await proc.start();
-      this.port = port;
-      this.log.info({ port, sink, codec: this.opts.codec.name }, 'microphone playing');
+      this.log.info({ port: this.port, sink, codec: this.opts.codec.name }, 'microphone playing');
     } catch (err) {
       this.log.error({ err }, 'microphone pipeline did not start');
       this.proc = null;
@@ -169,16 +192,4 @@ export class Microphone {
     }
     return this.opts.device;
   }
-}
-
-/** A loopback UDP port free right now, for the pipeline to bind. */
-async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.bind(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }

@@ -9,6 +9,7 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { Logger } from '../log.js';
+import { ChannelWriter } from './channel-writer.js';
 import type { IceMux, MuxRegistration } from './ice-mux.js';
 import { PLAYOUT_DELAY_URI, withPlayoutDelay } from './playout-delay.js';
 
@@ -52,6 +53,11 @@ export interface PeerNetwork {
   nat1to1: string[];
   /** false: offers wait for gathering to finish and carry every candidate. */
   trickle: boolean;
+  /**
+   * Without trickle, the longest wait for gathering (a dead STUN/TURN server holds it for
+   * many seconds); the offer then carries the candidates found so far.
+   */
+  gatherTimeoutMs?: number;
   iceLite: boolean;
   /** Single-port ICE; with its UDP port on, the peer's own sockets stay on loopback behind it. */
   mux: IceMux | null;
@@ -76,6 +82,14 @@ export interface PeerOptions extends PeerNetwork {
   onClosed(): void;
 }
 
+/** What a pending operation of a peer rejects with once the peer is closed. */
+export class PeerClosedError extends Error {
+  constructor() {
+    super('peer closed');
+    this.name = 'PeerClosedError';
+  }
+}
+
 /**
  * NAT 1:1: host candidates carry the local address; the public one is published instead.
  * Loopback stays: only a viewer on this machine can use it, and for that viewer it is right.
@@ -89,6 +103,17 @@ export function rewriteHostCandidate(candidate: string, nat: string): string {
 const DATA_CHANNEL_LABEL = 'data';
 /** Candidates held while an answer is awaited; a real client sends a handful. */
 const MAX_PENDING_CANDIDATES = 64;
+/**
+ * Data-channel backlog bounds, in bytes. Every server message but the cursor image is
+ * 7–19 bytes, and werift slows down with the number of queued messages rather than their
+ * size: 8 KiB is a few hundred messages, which it drains without a noticeable stall.
+ */
+const DATA_MAX_BUFFERED = 8 << 10;
+/** Cursor image and position wait (coalesced) until the backlog is down to this. */
+const DATA_LOW_WATER = 1 << 10;
+const DEFAULT_GATHER_TIMEOUT_MS = 5000;
+/** Longest wait of close() for a pending setLocalDescription; werift's own STUN/TURN timeouts end it sooner. */
+const CLOSE_AFTER_DESCRIBING_MS = 20_000;
 /** RTCP sender and receiver reports: both carry the viewer's reception statistics. */
 const RTCP_SR = 200;
 const RTCP_RR = 201;
@@ -115,6 +140,18 @@ const withoutCandidates = (sdp: string): string =>
 function loopbackUdpPort(candidate: string): number | null {
   const m = /^candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(candidate);
   return m ? Number(m[1]) : null;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Appends candidate attributes to every media section. */
@@ -148,6 +185,7 @@ export class Peer {
   private readonly videoSender: RTCRtpSender;
   private readonly audioSender: RTCRtpSender | null = null;
   private readonly channel: RTCDataChannel;
+  private readonly writer: ChannelWriter;
   /** The peer's own sockets are reachable only through the mux (UDP mux on). */
   private readonly muxOnly: boolean;
   private muxRegistration: MuxRegistration | null = null;
@@ -167,11 +205,24 @@ export class Peer {
   private negotiated = false;
   /** An ICE-restart offer awaits its answer. */
   private restarting = false;
+  /** Candidates of the current gathering round, for an offer cut short by the gather timeout. */
+  private gathered: string[] = [];
   private closed = false;
   private closing: Promise<void> | null = null;
+  /**
+   * The latest setLocalDescription, settled or not. werift binds the gathering sockets
+   * inside it and registers each for closing only once bound: a connection closed meanwhile
+   * keeps that socket (and its port) forever, so close() lets it finish first.
+   */
+  private describing: Promise<void> = Promise.resolve();
+  /** Rejects with PeerClosedError on close(), so nothing awaits a closed connection forever. */
+  private readonly closedSignal: Promise<never>;
+  private signalClosed!: (err: PeerClosedError) => void;
 
   constructor(private readonly opts: PeerOptions) {
     this.video = opts.video;
+    this.closedSignal = new Promise<never>((_, reject) => (this.signalClosed = reject));
+    this.closedSignal.catch(() => {});
     this.muxOnly = opts.mux?.udpEnabled ?? false;
     this.pc = new RTCPeerConnection({
       iceServers: this.muxOnly
@@ -206,6 +257,11 @@ export class Peer {
       this.audioSender = this.pc.addTransceiver(this.audioTrack, { direction: 'sendrecv', streams: [stream] }).sender;
     }
     this.channel = this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
+    this.writer = new ChannelWriter(this.channel, {
+      maxBuffered: DATA_MAX_BUFFERED,
+      lowWater: DATA_LOW_WATER,
+      onError: (err) => opts.logger.warn({ err }, 'data-channel message not sent'),
+    });
     this.channel.stateChanged.subscribe((state) => {
       if (state === 'open') opts.onDataOpen();
     });
@@ -214,6 +270,7 @@ export class Peer {
     });
     this.pc.onIceCandidate.subscribe((candidate) => {
       if (!candidate || this.closed) return;
+      if (!opts.trickle) this.gathered.push(candidate.toJSON().candidate ?? '');
       const loopbackPort = opts.mux ? loopbackUdpPort(candidate.candidate) : null;
       if (opts.mux && loopbackPort !== null) {
         this.muxRegistration ??= opts.mux.register(loopbackPort);
@@ -239,18 +296,60 @@ export class Peer {
     this.warmHold = opts.video.subscribe(() => {});
   }
 
-  /** A server offer: the initial one (contract §7 step 2), a renegotiation or an ICE restart. */
+  /**
+   * A server offer: the initial one (contract §7 step 2), a renegotiation or an ICE restart.
+   * Rejects with PeerClosedError when the peer is closed meanwhile.
+   */
   async createOffer(iceRestart = false): Promise<string> {
     this.restarting ||= iceRestart;
-    const offer = await this.pc.createOffer({ iceRestart });
-    await this.pc.setLocalDescription(offer);
-    if (!this.opts.trickle) await this.gatheringComplete();
-    return this.localSdp();
+    const offer = await this.whileOpen(this.pc.createOffer({ iceRestart }));
+    this.gathered = [];
+    // werift's setLocalDescription itself waits for gathering to end.
+    const applied = this.describe(offer);
+    if (this.opts.trickle) {
+      await this.whileOpen(applied);
+      return this.localSdp();
+    }
+    const complete = await this.whileOpen(this.withinGatherTimeout(applied.then(() => this.gatheringComplete())));
+    return this.localSdp(complete ? [] : this.gathered);
+  }
+
+  private describe(description: Parameters<RTCPeerConnection['setLocalDescription']>[0]): Promise<void> {
+    const applied = this.pc.setLocalDescription(description).then(() => {});
+    this.describing = applied.catch(() => {});
+    return applied;
+  }
+
+  /** True once `applied` settles, false when the gather timeout comes first. */
+  private async withinGatherTimeout(applied: Promise<void>): Promise<boolean> {
+    const ms = this.opts.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      const complete = await Promise.race([applied.then(() => true as const), timeout]);
+      if (!complete && !this.closed) {
+        if (!this.pc.localDescription) throw new Error(`no local description after ${ms} ms of ICE gathering`);
+        this.opts.logger.warn({ ms, candidates: this.gathered.length }, 'ICE gathering timed out; offering the candidates found so far');
+      }
+      return complete;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** `promise`, or PeerClosedError as soon as the peer is closed. */
+  private whileOpen<T>(promise: Promise<T>): Promise<T> {
+    if (this.closed) {
+      promise.catch(() => {});
+      return Promise.reject(new PeerClosedError());
+    }
+    return Promise.race([promise, this.closedSignal]);
   }
 
   /** The client's answer to a server offer. */
   async setAnswer(sdp: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: this.remoteSdp(sdp) });
+    // werift queues it behind a setLocalDescription still gathering (see createOffer).
+    await this.whileOpen(this.pc.setRemoteDescription({ type: 'answer', sdp: this.remoteSdp(sdp) }));
     this.negotiated = true;
     this.updateExtensions();
     await this.flushCandidates();
@@ -265,9 +364,9 @@ export class Peer {
 
   /** A client offer (e.g. adding its microphone); resolves with the answer (contract §7 step 7). */
   async acceptOffer(sdp: string): Promise<string> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.remoteSdp(sdp) });
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
+    await this.whileOpen(this.pc.setRemoteDescription({ type: 'offer', sdp: this.remoteSdp(sdp) }));
+    const answer = await this.whileOpen(this.pc.createAnswer());
+    await this.whileOpen(this.describe(answer));
     this.negotiated = true;
     this.updateExtensions();
     return this.localSdp();
@@ -321,10 +420,21 @@ export class Peer {
     return this.unsubscribeVideo !== null;
   }
 
-  /** Sends a binary message on the data channel; dropped while the channel is not open. */
-  send(bytes: Uint8Array): void {
-    if (this.closed || this.channel.readyState !== 'open') return;
-    this.channel.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  /**
+   * Sends a binary message on the data channel; false when dropped (channel not open, or
+   * its backlog is at the bound).
+   */
+  send(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    return this.writer.send(bytes);
+  }
+
+  /**
+   * Sends a message of which only the newest of its kind matters: while the channel is
+   * backed up it waits, replaced by any newer one of the same kind.
+   */
+  sendLatest(kind: 'cursorImage' | 'cursorPosition', bytes: Uint8Array): void {
+    if (!this.closed) this.writer.sendLatest(kind, bytes);
   }
 
   /** Switches the forwarded video stream (quality selection). */
@@ -401,6 +511,7 @@ export class Peer {
     this.warmHold = null;
   }
 
+  /** Callers bound the wait (gather timeout, close): werift may never report completion. */
   private gatheringComplete(): Promise<void> {
     if (this.pc.iceGatheringState === 'complete') return Promise.resolve();
     return new Promise((resolve) => {
@@ -410,6 +521,7 @@ export class Peer {
           resolve();
         }
       });
+      this.closedSignal.catch(() => unSubscribe());
     });
   }
 
@@ -418,10 +530,15 @@ export class Peer {
     if (ufrag) this.muxRegistration?.addUfrag(ufrag);
   }
 
-  /** The local description as the client gets it: NAT 1:1 addresses, mux candidates. */
-  private localSdp(): string {
+  /**
+   * The local description as the client gets it: NAT 1:1 addresses, mux candidates, and
+   * `partial` candidates when gathering was cut short (werift writes them only at its end).
+   */
+  private localSdp(partial: string[] = []): string {
     this.registerUfrag();
-    let sdp = this.rewriteSdp(this.pc.localDescription!.sdp);
+    let sdp = this.pc.localDescription!.sdp;
+    if (partial.length > 0 && !this.muxOnly) sdp = withCandidates(withoutCandidates(sdp), partial);
+    sdp = this.rewriteSdp(sdp);
     const mux = this.opts.mux;
     if (mux) {
       if (this.muxOnly) sdp = withoutCandidates(sdp);
@@ -467,13 +584,17 @@ export class Peer {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    this.signalClosed(new PeerClosedError());
+    this.writer.close();
     this.releaseWarmHold();
     this.unsubscribeVideo?.();
     this.unsubscribeAudio?.();
     this.unsubscribeVideo = this.unsubscribeAudio = null;
     this.muxRegistration?.close();
     this.muxRegistration = null;
-    this.closing = this.pc.close().catch((err: unknown) => this.opts.logger.warn({ err }, 'peer close failed'));
+    this.closing = settledWithin(this.describing, CLOSE_AFTER_DESCRIBING_MS)
+      .then(() => this.pc.close())
+      .catch((err: unknown) => this.opts.logger.warn({ err }, 'peer close failed'));
     this.opts.onClosed();
     return this.closing;
   }

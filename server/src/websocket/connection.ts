@@ -1,15 +1,18 @@
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../log.js';
 import type { SessionSocket } from '../sessions/types.js';
-import { RateLimiter } from '../rate-limiter.js';
-import { PayloadError } from './payload.js';
+import { logBurst } from '../log-burst.js';
+import { RateLimiter, type BurstLog } from '../rate-limiter.js';
+import { EventRefused, PayloadError } from './payload.js';
 
 export interface ConnectionOptions {
   logger: Logger;
   /** Accepted events per second, averaged over a one-second burst allowance. */
   rateLimit: number;
   heartbeatMs: number;
-  /** Called for each well-formed event; throwing PayloadError drops it with a log line. */
+  /** Lines about dropped events: one per burst, shared by the session's sockets. */
+  burst: BurstLog;
+  /** Called for each well-formed event; throwing PayloadError or EventRefused drops it with a log line. */
   dispatch(event: string, payload: unknown): void | Promise<void>;
   /** Called once when the socket is gone; `clean` = closed with 1000/1001. */
   onClose(clean: boolean): void;
@@ -22,6 +25,8 @@ export interface ConnectionOptions {
 const CLEAN_CLOSE_CODES = new Set([1000, 1001]);
 /** A client this far behind in reading is dropped rather than buffered for without bound. */
 const MAX_BUFFERED_BYTES = 8 << 20;
+/** Event names are client text: only this much of one goes into a log line. */
+const MAX_LOGGED_EVENT = 64;
 
 /**
  * One authenticated WebSocket: the JSON envelope, server heartbeat, a hard event-rate
@@ -29,7 +34,6 @@ const MAX_BUFFERED_BYTES = 8 << 20;
  */
 export class Connection implements SessionSocket {
   private readonly limiter: RateLimiter;
-  private droppedForRate = 0;
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
   private finished = false;
@@ -45,7 +49,8 @@ export class Connection implements SessionSocket {
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code) => this.finish(CLEAN_CLOSE_CODES.has(code)));
     ws.on('error', (err) => {
-      opts.logger.warn({ err }, 'websocket error');
+      // Invalid frames end here; a client can send them on every reconnect.
+      this.throttled('warn', { err: err.message }, 'websocket error');
       this.finish(false);
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
@@ -86,20 +91,20 @@ export class Connection implements SessionSocket {
     this.ws.ping(undefined, undefined, failed);
   }
 
+  /** Every line a client can cause at will goes through here, so a flood cannot flood the log too. */
+  private throttled(level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    logBurst(this.opts.burst, this.opts.logger, level, fields, message);
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (!this.limiter.take()) {
-      // Log the first drop of a burst, not each one, so a flood cannot flood the log too.
-      if (this.droppedForRate++ === 0) this.opts.logger.warn('event rate limit exceeded; dropping events');
+      this.throttled('warn', {}, 'event rate limit exceeded; dropping events');
       this.opts.onDropped?.('rate_limited');
       return;
     }
-    if (this.droppedForRate) {
-      this.opts.logger.warn({ dropped: this.droppedForRate }, 'events dropped by rate limit');
-      this.droppedForRate = 0;
-    }
     if (isBinary) {
-      this.opts.logger.warn('binary websocket message dropped');
+      this.throttled('warn', {}, 'binary websocket message dropped');
       this.opts.onDropped?.('binary');
       return;
     }
@@ -113,14 +118,16 @@ export class Connection implements SessionSocket {
       event = (msg as { event: string }).event;
       payload = (msg as { payload?: unknown }).payload;
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, 'malformed websocket message dropped');
+      this.throttled('warn', { err: (err as Error).message }, 'malformed websocket message dropped');
       this.opts.onDropped?.('malformed');
       return;
     }
     const drop = (err: unknown) => {
       this.opts.onEvent?.(event, false);
-      if (err instanceof PayloadError) this.opts.logger.warn({ event, err: err.message }, 'invalid event payload dropped');
-      else this.opts.logger.error({ event, err }, 'event handler failed');
+      const logged = event.slice(0, MAX_LOGGED_EVENT);
+      if (err instanceof PayloadError) this.throttled('warn', { event: logged, err: err.message }, 'invalid event payload dropped');
+      else if (err instanceof EventRefused) this.throttled(err.level, { event: logged, reason: err.message }, 'event refused');
+      else this.throttled('error', { event: logged, err }, 'event handler failed');
     };
     try {
       const result = this.opts.dispatch(event, payload);

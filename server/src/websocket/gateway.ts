@@ -1,11 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { findToken, type CookieSettings } from '../api/token.js';
+import { findToken, type CookieSettings } from '../request/token.js';
+import { endWithError } from '../request/raw-response.js';
 import type { Logger } from '../log.js';
+import { logBurst } from '../log-burst.js';
+import { BurstLog } from '../rate-limiter.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Session } from '../sessions/session.js';
 import { Connection } from './connection.js';
+import { OriginPolicy } from './origin.js';
+import { EventRefused } from './payload.js';
 
 /** How long shutdown waits for clients to answer the close handshake. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -17,8 +22,10 @@ export interface GatewayOptions {
   sessions: SessionManager;
   logger: Logger;
   cookie: CookieSettings;
-  /** Allowed Origin values; empty or containing `*` = any. */
+  /** server.cors: origins allowed besides our own (see OriginPolicy); `*` = any. */
   origins: string[];
+  /** server.proxy: our own origin comes from X-Forwarded-Proto / X-Forwarded-Host. */
+  proxy?: boolean;
   maxPayload: number;
   rateLimit: number;
   handlers: EventTable;
@@ -43,39 +50,56 @@ export class WebSocketGateway {
   private readonly connections = new Set<Connection>();
   private readonly pendingDetach = new Map<Connection, NodeJS.Timeout>();
   private readonly log: Logger;
+  private readonly origins: OriginPolicy;
+  /** Lines about refused upgrades and unauthenticated sockets: anyone can cause them at will. */
+  private readonly refusals = new BurstLog();
+  /** Per session, so reconnecting does not start a new burst of lines about dropped events. */
+  private readonly bursts = new WeakMap<Session, BurstLog>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.logger;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload });
+    this.origins = new OriginPolicy({ allowed: opts.origins, cookies: opts.cookie.enabled, proxy: opts.proxy ?? false });
   }
 
-  private originAllowed(origin: string | undefined): boolean {
-    const list = this.opts.origins;
-    if (list.length === 0 || list.includes('*')) return true;
-    return origin !== undefined && list.includes(origin);
-  }
-
-  /** Called by the HTTP server for upgrade requests on the WebSocket path. */
+  /**
+   * Called by the HTTP server, which has given `socket` an error listener, for upgrade
+   * requests on the WebSocket path. The WebSocket gets one from the start as well: a
+   * refused client's frames still reach the parser, and its errors must land somewhere.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    if (!this.originAllowed(req.headers.origin)) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"code":400,"message":"origin not allowed"}\n');
+    const refused = this.origins.check(req);
+    if (refused) {
+      logBurst(this.refusals, this.log, 'info', { reason: refused.message, origin: req.headers.origin?.slice(0, 200) }, 'websocket upgrade refused');
+      endWithError(socket, refused);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const early = (err: Error) => logBurst(this.refusals, this.log, 'debug', { err: err.message }, 'unauthenticated websocket error');
+      ws.on('error', early);
+      try {
+        if (this.accept(ws, req)) ws.off('error', early);
+      } catch (err) {
+        logBurst(this.refusals, this.log, 'error', { err }, 'websocket not accepted');
+        ws.terminate();
+      }
+    });
   }
 
-  private reject(ws: WebSocket, message: string): void {
-    this.log.info({ reason: message }, 'websocket refused');
+  private reject(ws: WebSocket, message: string): false {
+    logBurst(this.refusals, this.log, 'info', { reason: message }, 'websocket refused');
     ws.send(JSON.stringify({ event: 'system/disconnect', payload: { message } }));
     ws.close(1000, message);
+    return false;
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  /** Binds the socket to its session; false when it was refused. */
+  private accept(ws: WebSocket, req: IncomingMessage): boolean {
     const { sessions } = this.opts;
     const found = findToken(req.headers, req.url ?? '/', this.opts.cookie);
     if (!found) return this.reject(ws, 'no authentication provided');
@@ -95,18 +119,18 @@ export class WebSocketGateway {
     }
 
     const log = this.log.child({ session_id: session.id });
+    let burst = this.bursts.get(session);
+    if (!burst) this.bursts.set(session, (burst = new BurstLog()));
     const connection: Connection = new Connection(ws, {
       logger: log,
       rateLimit: this.opts.rateLimit,
       heartbeatMs: this.opts.heartbeatMs ?? 10_000,
+      burst,
       dispatch: (event, payload) => {
         // A replaced or deleted session's socket must not act for it any more.
         if (session.socket !== connection) return;
-        const handler = this.opts.handlers[event];
-        if (!handler) {
-          log.debug({ event }, 'unknown event ignored');
-          return;
-        }
+        const handler = Object.hasOwn(this.opts.handlers, event) ? this.opts.handlers[event] : undefined;
+        if (!handler) throw new EventRefused('unknown event');
         return handler(session, payload);
       },
       onClose: (clean) => this.onClose(session, connection, clean),
@@ -122,6 +146,7 @@ export class WebSocketGateway {
     sessions.attachSocket(session, connection);
     log.info('websocket connected');
     this.opts.onConnect(session);
+    return true;
   }
 
   private onClose(session: Session, connection: Connection, clean: boolean): void {

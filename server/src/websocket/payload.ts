@@ -6,6 +6,20 @@ export class PayloadError extends Error {
   }
 }
 
+/**
+ * Thrown by handlers for a well-formed event the session may not send now (not the host,
+ * no permission, an unknown event); the connection drops it with a rate-bounded log line.
+ */
+export class EventRefused extends Error {
+  constructor(
+    message: string,
+    readonly level: 'debug' | 'warn' = 'debug',
+  ) {
+    super(message);
+    this.name = 'EventRefused';
+  }
+}
+
 export type Obj = Record<string, unknown>;
 
 export function object(payload: unknown): Obj {

@@ -33,6 +33,11 @@ describe('session cookie transport (session.cookie.enabled)', () => {
     assert.ok(Math.abs(expires - (before + 2 * 3600_000)) < 5000, `expires in 2 h, got ${new Date(expires).toISOString()}`);
   });
 
+  test('a cookie with a malformed escape is no token (401), not a server error', async () => {
+    const res = await api(app.url).get('/api/whoami').set('Cookie', 'NEKO_SESSION=%E0%A4%A').expect(401);
+    assert.equal(res.body.code, 401);
+  });
+
   test('the cookie authenticates, wins over a Bearer token, and logout clears it', async () => {
     const login = await api(app.url).post('/api/login').send({ username: 'dana', password: 'neko' }).expect(200);
     const pair = cookieOf(login.headers['set-cookie']).split(';')[0]!;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Test } from 'supertest';
+import sharp from 'sharp';
+import type { Response, Test } from 'supertest';
 import { api } from '../../helpers/api.js';
 // First: it loads the server, whose exit hook (killing X servers left running) must be
 // registered before the viewer helper's, which ends the process on exit.
-import { becomeHost, startRoom, type Room } from '../desktop/room-helpers.js';
+import { becomeHost, desktopProcess, startRoom, type Room } from '../desktop/room-helpers.js';
 import { login } from '../../helpers/viewer.js';
+import { onDisplay, waitFor } from '../../helpers/x11.js';
 
 type Guard = 'auth' | 'watch' | 'canHost' | 'clipboard' | 'host' | 'admin' | 'uploader';
 type Caller = 'anonymous' | 'admin' | 'host' | 'member' | 'noclip' | 'nohost' | 'nowatch';
@@ -49,13 +51,38 @@ interface Route {
   /** Status for a caller every guard lets through (with this test's configuration). */
   ok: number;
   send?: (t: Test) => Test;
+  /** Prepares the desktop before the callers are tried; returns the undo. */
+  setup?: (room: Room) => Promise<() => void>;
+  /** More checks on an allowed caller's response. */
+  check?: (res: Response) => void;
+}
+
+const PNG = await sharp({ create: { width: 4, height: 3, channels: 3, background: '#00ff00' } }).png().toBuffer();
+
+/** A desktop application owns the CLIPBOARD with an image/png target. */
+async function pngOnClipboard(room: Room): Promise<() => void> {
+  const display = room.app.desktop.display;
+  const owner = desktopProcess(display, 'xclip', ['-verbose', '-selection', 'clipboard', '-t', 'image/png', '-i'], PNG);
+  await waitFor('image on the clipboard', async () =>
+    (await onDisplay(display, 'xclip', ['-o', '-selection', 'clipboard', '-t', 'TARGETS'])).includes('image/png'),
+  );
+  return owner.kill;
 }
 
 const ROUTES: Route[] = [
   { method: 'get', path: '/api/room/clipboard', guards: ['auth', 'clipboard', 'host'], ok: 200 },
   { method: 'post', path: '/api/room/clipboard', guards: ['auth', 'clipboard', 'host'], ok: 204, send: (t) => t.send({ text: 'matrix' }) },
-  // Allowed callers get 500: the clipboard holds text, not an image.
-  { method: 'get', path: '/api/room/clipboard/image.png', guards: ['auth', 'clipboard', 'host'], ok: 500 },
+  {
+    method: 'get',
+    path: '/api/room/clipboard/image.png',
+    guards: ['auth', 'clipboard', 'host'],
+    ok: 200,
+    setup: pngOnClipboard,
+    check: (res) => {
+      assert.equal(res.headers['content-type'], 'image/png');
+      assert.ok(Buffer.compare(res.body as Buffer, PNG) === 0, 'the clipboard PNG comes back unchanged');
+    },
+  },
   { method: 'get', path: '/api/room/keyboard/map', guards: ['auth', 'canHost'], ok: 200 },
   { method: 'post', path: '/api/room/keyboard/map', guards: ['auth', 'canHost', 'host'], ok: 204, send: (t) => t.send({ layout: 'us', variant: '' }) },
   { method: 'get', path: '/api/room/keyboard/modifiers', guards: ['auth', 'canHost'], ok: 200 },
@@ -101,22 +128,35 @@ describe('desktop routes × roles (contract §3.3 guards, in order)', () => {
 
   for (const route of ROUTES) {
     test(`${route.method.toUpperCase()} ${route.path}`, async () => {
-      for (const caller of Object.keys(tokens) as Caller[]) {
-        const client = api(room.app.url, tokens[caller]);
-        let req = client[route.method](route.path);
-        if (route.send) req = route.send(req);
-        const res = await req.buffer(true);
-        const refused = refusal(route.guards, caller);
-        const label = `${caller}: ${res.status} ${res.text?.slice(0, 120)}`;
-        if (refused) {
-          assert.equal(res.status, refused.status, label);
-          assert.deepEqual(res.body, { code: refused.status, message: refused.message }, label);
-        } else {
-          assert.equal(res.status, route.ok, label);
+      const undo = await route.setup?.(room);
+      try {
+        for (const caller of Object.keys(tokens) as Caller[]) {
+          const client = api(room.app.url, tokens[caller]);
+          let req = client[route.method](route.path);
+          if (route.send) req = route.send(req);
+          const res = await req.buffer(true);
+          const refused = refusal(route.guards, caller);
+          const label = `${caller}: ${res.status} ${res.text?.slice(0, 120)}`;
+          if (refused) {
+            assert.equal(res.status, refused.status, label);
+            assert.deepEqual(res.body, { code: refused.status, message: refused.message }, label);
+          } else {
+            assert.equal(res.status, route.ok, label);
+            route.check?.(res);
+          }
         }
+      } finally {
+        undo?.();
       }
     });
   }
+
+  test('GET /api/room/clipboard/image.png without an image: the contract\'s 500', async () => {
+    const host = api(room.app.url, tokens.host);
+    await host.post('/api/room/clipboard').send({ text: 'no image here' }).expect(204);
+    const res = await host.get('/api/room/clipboard/image.png').expect(500);
+    assert.deepEqual(res.body, { code: 500, message: 'Internal Server Error' });
+  });
 
   test('the server is still healthy after the whole matrix', async () => {
     assert.equal((await fetch(`${room.app.url}/health`)).status, 200, 'health answers');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { LoginLimiter } from '../../../server/src/api/login-limit.js';
 import { silentLogger } from '../../../server/src/log.js';
 import type { App } from '../../../server/src/main.js';
@@ -39,6 +40,22 @@ describe('LoginLimiter', () => {
     assert.equal(limiter.size, 100);
     assert.ok(limiter.retryAfter('10.0.3.231') > 0, 'the most recent address is still limited');
     assert.equal(limiter.retryAfter('10.0.0.0'), 0, 'the oldest one was evicted');
+  });
+
+  test('successful logins have their own budget over the same window', () => {
+    const c = clock();
+    const limiter = new LoginLimiter({ maxFailures: 2, maxSuccesses: 3, windowMs: 60_000, proxy: false, logger: silentLogger(), now: c.now });
+    for (let i = 0; i < 3; i++) {
+      limiter.recordSuccess('a');
+      c.advance(1000);
+    }
+    assert.equal(limiter.retryAfterSuccesses('a'), 57, 'the first success leaves the window in 57 s');
+    assert.equal(limiter.retryAfter('a'), 0, 'successes do not use up the failure budget');
+    assert.equal(limiter.retryAfterSuccesses('b'), 0, 'other addresses are not affected');
+    c.advance(56_999);
+    assert.equal(limiter.retryAfterSuccesses('a'), 1);
+    c.advance(1);
+    assert.equal(limiter.retryAfterSuccesses('a'), 0);
   });
 });
 
@@ -128,5 +145,32 @@ describe('login rate limit from configuration', () => {
     const res = await attempt(app, 'wrong', {}).expect(429);
     const wait = Number(res.headers['retry-after']);
     assert.ok(wait > 0 && wait <= 30, `Retry-After within the 30 s window, got ${wait}`);
+  });
+});
+
+describe('successful-login limit (server.login_successes)', () => {
+  let app: App;
+  const lines: string[] = [];
+  before(async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    app = await startApp(['--capture.video.ids', 'main', '--server.proxy', '--server.login_successes', '3', '--server.login_window', '30s'], logger);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('the next login past the budget gets 429 with Retry-After; other addresses log in; one log line per flood', async () => {
+    const mallory = { 'X-Real-IP': '203.0.113.9' };
+    for (let i = 0; i < 3; i++) await attempt(app, 'neko', mallory).expect(200);
+    const limited = await attempt(app, 'neko', mallory).expect(429);
+    assert.deepEqual(limited.body, { code: 429, message: 'too many logins' });
+    const wait = Number(limited.headers['retry-after']);
+    assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 30, `Retry-After ${limited.headers['retry-after']}`);
+    assert.equal(app.sessions.list().length, 3, 'no session was created for the refused login');
+    for (let i = 0; i < 50; i++) await attempt(app, 'neko', mallory).expect(429);
+    await attempt(app, 'neko', { 'X-Real-IP': '203.0.113.10' }).expect(200);
+    const refusals = lines.filter((l) => l.includes('logins refused'));
+    assert.equal(refusals.length, 1, `one warning for 51 refusals, got ${refusals.length}`);
+    assert.equal(JSON.parse(refusals[0]!).address, '203.0.113.9');
   });
 });

@@ -5,12 +5,14 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../../server/src/log.js';
 import { getCodec, type Codec } from '../../../server/src/capture/codecs.js';
 import { parseRtpHeader } from '../../../server/src/capture/rtp.js';
 import { CACHE_MAX_PACKETS, RtpStream } from '../../../server/src/capture/stream.js';
+import { waitFor } from '../../helpers/x11.js';
 
 const IDLE_PIPELINE = 'videotestsrc is-live=true ! video/x-raw,width=16,height=16,framerate=1/1 ! fakesink';
 
@@ -57,11 +59,29 @@ const vp8Key = (seq: number, ts: number, ssrc?: number): Buffer => packet(seq, t
 const vp8Cont = (seq: number, ts: number, ssrc?: number): Buffer => packet(seq, ts, [0x00, 0xaa, 0xbb], ssrc);
 const vp8Delta = (seq: number, ts: number, ssrc?: number): Buffer => packet(seq, ts, [0x10, 0x51, 0x42, 0x00], ssrc);
 
+/**
+ * Sends packets and waits until the stream has taken every one in (its packet count), so
+ * whatever it does with them — deliver, hold back, cache — has been done.
+ */
 async function send(s: RtpStream, ...pkts: Buffer[]): Promise<void> {
+  const taken = s.stats().packets + pkts.length;
   for (const p of pkts) sender.send(p, s.port, '127.0.0.1');
-  // Let them arrive (loopback; a few ms is plenty).
-  await sleep(30);
+  await waitFor(`${pkts.length} packets taken in`, () => s.stats().packets >= taken);
 }
+
+/** Resolves once the kernel holds nothing more for the stream's socket: Node has read it all. */
+function socketDrained(port: number): Promise<true> {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return waitFor(`loopback port ${port} read empty`, async () => {
+    const line = (await readFile('/proc/net/udp', 'utf8')).split('\n').find((l) => l.trim().split(/\s+/)[1] === local);
+    if (!line) throw new Error(`no UDP socket on ${local}`);
+    const [, rxQueue] = line.trim().split(/\s+/)[4]!.split(':');
+    return parseInt(rxQueue!, 16) === 0;
+  });
+}
+
+/** A subscriber's cache replay happens on the next tick. */
+const replayed = () => new Promise((resolve) => process.nextTick(resolve));
 
 const seqOf = (b: Buffer): number => parseRtpHeader(b)!.sequenceNumber;
 
@@ -80,7 +100,7 @@ describe('RtpStream fan-out (injected packets)', () => {
     const b: Buffer[] = [];
     s.subscribe((p) => b.push(p));
     assert.equal(b.length, 0, 'replay is asynchronous');
-    await new Promise((r) => process.nextTick(r));
+    await replayed();
     assert.deepEqual(b.map(seqOf), [3, 4, 5], 'replay from the keyframe on the next tick');
     await send(s, vp8Delta(6, 500));
     assert.deepEqual(a.map(seqOf), [3, 4, 5, 6]);
@@ -98,9 +118,10 @@ describe('RtpStream fan-out (injected packets)', () => {
     await send(s, vp8Key(7, 600), vp8Delta(8, 700));
     const c: Buffer[] = [];
     s.subscribe((p) => c.push(p));
-    await sleep(5);
+    await replayed();
     assert.deepEqual(c.map(seqOf), [7, 8]);
-    await sleep(250); // the bitrate needs a short measuring window
+    // The bitrate needs a short measuring window.
+    await waitFor('a measured bitrate', () => s.stats().bitrate > 0);
     const st = s.stats();
     assert.equal(st.keyframes, 2);
     assert.equal(st.packets, 8);
@@ -149,7 +170,7 @@ describe('RtpStream fan-out (injected packets)', () => {
     await send(s, stap, idrStart, idrEnd, next);
     const late: Buffer[] = [];
     s.subscribe((p) => late.push(p));
-    await sleep(5);
+    await replayed();
     assert.deepEqual(late.map(seqOf), [10, 11, 12, 13]);
     assert.equal(s.stats().keyframes, 1);
   });
@@ -186,26 +207,35 @@ describe('RtpStream fan-out (injected packets)', () => {
   });
 
   it('stops after idleStopMs without subscribers; a quick re-subscribe keeps it running', async () => {
-    const s = makeStream(undefined, { idleStopMs: 150 });
+    const idleStopMs = 150;
+    const s = makeStream(undefined, { idleStopMs });
     const unsub1 = s.subscribe(() => undefined);
     await untilStarted(s);
     const port = s.port;
+    const states: string[] = [];
+    s.on('state', (state) => states.push(state));
     unsub1();
     unsub1(); // idempotent
-    await sleep(50);
+    // Armed after the stream's idle timer with the same delay, so it fires after that one would.
+    const idleTimerDue = sleep(idleStopMs);
     const unsub2 = s.subscribe(() => undefined);
-    await sleep(200);
-    assert.equal(s.state, 'starting', 'still the same encoder');
+    await idleTimerDue;
+    // Queued behind any stop the idle timer may have started.
+    await s.restart();
+    assert.deepEqual(states, ['restarting', 'starting'], 'never stopped: the encoder ran until the restart');
     unsub2();
     await once(s, 'state');
     assert.equal(s.state, 'idle');
     assert.equal(s.port, port, 'socket stays bound');
-    // Packets while idle are dropped.
-    await send(s, vp8Key(1, 1));
-    assert.equal(s.stats().packets, 0);
-    // And it starts again.
-    s.subscribe(() => undefined);
+    // Packets while idle are dropped: this one is not counted, unlike one sent once it runs again.
+    await new Promise((resolve) => sender.send(vp8Key(1, 1), s.port, '127.0.0.1', resolve));
+    await socketDrained(s.port);
+    const got: Buffer[] = [];
+    s.subscribe((p) => got.push(p));
     await untilStarted(s);
+    await send(s, vp8Key(2, 2));
+    assert.equal(s.stats().packets, 1, 'the packet sent while idle was dropped');
+    assert.deepEqual(got.map(seqOf), [2]);
   });
 
   it('a pipeline that cannot be built fails; a later subscriber retries', async () => {

@@ -111,6 +111,9 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
     assert.equal(c.desktop.unminimize, true);
     assert.equal(c.desktop.upload_drop, true);
     assert.equal(c.desktop.file_chooser_dialog, false);
+    assert.equal(c.desktop.upload_max_files, 64);
+    assert.equal(c.desktop.upload_max_file_size, 512 << 20);
+    assert.equal(c.desktop.upload_max_total_size, 1 << 30);
     assert.equal(c.desktop.server, 'xvfb');
     assert.equal(c.desktop.window_manager, 'openbox');
     assert.equal(c.desktop.app, 'xterm');
@@ -167,6 +170,9 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
       user_download: false,
       user_upload: false,
       user_delete: false,
+      upload_max_files: 64,
+      upload_max_file_size: 1 << 30,
+      upload_max_total_size: 1 << 30,
     });
     assert.deepEqual(c.openinapp, { enabled: false, open_command: 'xdg-open' });
   });

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Desktop, type ScreenSize } from '../../../server/src/desktop/desktop.js';
 import { silentLogger } from '../../../server/src/log.js';
-import { lockPid, onDisplay, pgrep, waitFor } from '../../helpers/x11.js';
+import { LogLines } from '../../helpers/log-lines.js';
+import { execFileP, lockPid, onDisplay, pgrep, waitFor } from '../../helpers/x11.js';
 
 const logger = silentLogger();
+
+function comm(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
 
 async function dimensions(display: string): Promise<string> {
   return /dimensions:\s+(\d+x\d+)/.exec(await onDisplay(display, 'xdpyinfo', []))![1];
@@ -39,7 +48,7 @@ describe('Xorg with the dummy driver', () => {
       // Our own resize; the modes of xorg/xorg.conf include the common sizes.
       for (const [width, height] of [
         [1600, 900],
-        [1368, 768],
+        [1366, 768],
         [800, 600],
         [1280, 720],
       ]) {
@@ -77,6 +86,71 @@ describe('Xorg with the dummy driver', () => {
       Desktop.start({ screen: { width: 1001, height: 501, rate: 30 }, server: 'xorg', audio: false, logger }),
       /1001x501/,
     );
+  });
+
+  it('auto: Xorg when root, Xvfb with one warning when Xorg does not start', async () => {
+    const screen = { width: 1280, height: 720, rate: 30 };
+    const desktop = await Desktop.start({ screen, server: 'auto', windowManager: '', app: '', audio: false, logger });
+    try {
+      assert.equal(comm(lockPid(desktop.display)), 'Xorg');
+      assert.deepEqual(await desktop.setScreenSize({ width: 1366, height: 768, rate: 60 }), { width: 1366, height: 768, rate: 60 });
+    } finally {
+      await desktop.close();
+    }
+
+    const log = new LogLines();
+    const fallback = await Desktop.start({
+      screen,
+      server: 'auto',
+      xorgConfig: '/nonexistent/xorg.conf',
+      windowManager: '',
+      app: '',
+      audio: false,
+      logger: log.logger,
+    });
+    try {
+      assert.equal(comm(lockPid(fallback.display)), 'Xvfb');
+      assert.equal(fallback.health()['desktop.xserver'], 'running');
+      const complaints = log.lines.filter((l) => (l.level as number) >= 40);
+      assert.equal(complaints.length, 1, JSON.stringify(complaints));
+      assert.equal(complaints[0]!.level, 40);
+      assert.match(complaints[0]!.msg!, /Xorg did not start: using Xvfb/);
+    } finally {
+      await fallback.close();
+    }
+  });
+
+  it('auto: Xvfb for a server that is not root', async () => {
+    // The same decision in a process of the unprivileged desktop user.
+    const dir = mkdtempSync(join(tmpdir(), 'neko-xauto-'));
+    chmodSync(dir, 0o755);
+    const script = join(dir, 'auto.mts');
+    writeFileSync(
+      script,
+      [
+        `import { XServer } from ${JSON.stringify(pathToFileURL(resolve('server/src/desktop/xserver.ts')).href)};`,
+        `import { createLogger } from ${JSON.stringify(pathToFileURL(resolve('server/src/log.ts')).href)};`,
+        `const server = await XServer.start({ kind: 'auto', width: 800, height: 600, firstDisplay: ${3000 + Math.floor(Math.random() * 2000)}, logger: createLogger({ level: 'warn' }) });`,
+        `console.log(JSON.stringify({ kind: server.kind }));`,
+        `await server.close();`,
+      ].join('\n'),
+    );
+    chmodSync(script, 0o644);
+    const [, , uid, gid] = execFileSync('getent', ['passwd', 'neko'], { encoding: 'utf8' }).split(':');
+    try {
+      const { stdout } = await execFileP(
+        'setpriv',
+        [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, '--import', 'tsx', script],
+        { cwd: resolve('.'), env: { ...process.env, HOME: dir }, timeout: 60_000 },
+      );
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(lines.length, 2, stdout);
+      assert.equal(lines[0]!.level, 40);
+      assert.match(String(lines[0]!.msg), /Xorg needs root: using Xvfb/);
+      assert.deepEqual(lines[1], { kind: 'xvfb' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('Xvfb refuses to resize', async () => {

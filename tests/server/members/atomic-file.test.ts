@@ -15,23 +15,33 @@ const MEMBERS = 100;
 const KILLS = 20;
 const WRITER = new URL('./fixtures/member-writer.ts', import.meta.url).pathname;
 
+interface Writer {
+  child: ReturnType<typeof spawn>;
+  /** Everything the writer printed: "ready", then "+" per write started and "-" per write done. */
+  progress: string;
+  /** Resolves once the writer is gone and all it printed has been read. */
+  gone: Promise<void>;
+}
+
 /** Starts the writer in its own process group and resolves once it is writing. */
-function startWriter(file: string): Promise<ReturnType<typeof spawn>> {
+function startWriter(file: string): Promise<Writer> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, String(MEMBERS)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const writer: Writer = { child, progress: '', gone: new Promise((resolve) => child.once('close', () => resolve())) };
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
+    child.stdout!.on('data', (d) => {
+      writer.progress += String(d);
+      if (writer.progress.includes('ready')) resolve(writer);
+    });
     child.once('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
   });
 }
 
-function killGroup(child: ReturnType<typeof spawn>): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    process.kill(-child.pid!, 'SIGKILL');
-  });
+async function killGroup(writer: Writer): Promise<void> {
+  const { child } = writer;
+  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await writer.gone;
 }
 
 function checkMembers(text: string, round: number): void {
@@ -51,12 +61,12 @@ function checkMembers(text: string, round: number): void {
 
 describe('member file survives being killed mid-write', () => {
   let dir: string;
-  const children: Array<ReturnType<typeof spawn>> = [];
+  const writers: Writer[] = [];
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'atomic-'));
   });
   after(async () => {
-    await Promise.all(children.map(killGroup));
+    await Promise.all(writers.map(killGroup));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -66,17 +76,22 @@ describe('member file survives being killed mid-write', () => {
     const seed = new Map([...Array(MEMBERS).keys()].map((i) => [`m${i}`, { password: hash, profile: newMemberProfile(`m${i}`) }]));
     await writeFile(file, serializeMemberFile(seed));
     let leftovers = 0;
+    let midWrite = 0;
     for (let round = 1; round <= KILLS; round++) {
-      const child = await startWriter(file);
-      children.push(child);
+      const writer = await startWriter(file);
+      writers.push(writer);
       await sleep(Math.random() * 150);
-      await killGroup(child);
+      await killGroup(writer);
+      // The last mark tells where the kill landed: "+" inside a write, "-" or "ready" between two.
+      if (writer.progress.at(-1) === '+') midWrite++;
       checkMembers(await readFile(file, 'utf8'), round);
       const others = (await readdir(dir)).filter((name) => name !== 'members.json');
       assert.ok(others.length === 0 || (others.length === 1 && others[0] === 'members.json.tmp'), `kill ${round}: stray files ${others.join(', ')}`);
       leftovers += others.length;
     }
-    t.diagnostic(`${leftovers} of ${KILLS} kills landed while a temp file existed`);
+    t.diagnostic(`${midWrite} of ${KILLS} kills landed inside a write, ${leftovers} while a temp file existed`);
+    // Kills that all fell between writes would prove nothing about a torn write.
+    assert.ok(midWrite > 0, `no kill of ${KILLS} landed inside a write`);
     const store = await openFileProvider({ path: file, hash: true, logger: silentLogger() });
     assert.ok((await store.list(0, 0)).length >= MEMBERS - 1, 'the provider opens the file after the last kill');
     await store.close();

@@ -61,6 +61,8 @@ describe('file transfer plugin: listing, upload, download, delete, permissions',
     const opener = path.join(base, 'open.sh');
     await writeFile(opener, `#!/bin/sh\necho "$1" >> '${openedLog}'\n`);
     await chmod(opener, 0o755);
+    // The open command runs as the unprivileged desktop user, who must be able to write its log.
+    await chmod(base, 0o777);
     app = await startApp([
       '--filetransfer.enabled',
       '--filetransfer.dir', dir,

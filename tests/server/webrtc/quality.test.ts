@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../../server/src/main.js';
 import { startApp } from '../../helpers/app.js';
+import { barrier, channelPing } from '../../helpers/barrier.js';
 import { Viewer } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
 
@@ -11,15 +12,33 @@ const PIPELINES = JSON.stringify({
   lq: { width: 'width / 2', height: 'height / 2', fps: 5, bitrate: 300 },
 });
 
-/** Resolves with the next `signal/video` after `since` events, or null if none comes in `ms`. */
-async function nextVideoEvent(viewer: Viewer, since: number, ms = 1500): Promise<any | null> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const e = viewer.socket.events.slice(since).find((ev) => ev.event === 'signal/video');
-    if (e) return e.payload;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return null;
+/** Resolves with the first `event` payload after the first `since` events. */
+async function nextEvent(viewer: Viewer, event: string, since: number, ms = 5000): Promise<any> {
+  const e = await waitFor(`${event} after event ${since}`, () => viewer.socket.events.slice(since).find((ev) => ev.event === event), ms);
+  return e.payload;
+}
+
+const nextVideoEvent = (viewer: Viewer, since: number, ms?: number) => nextEvent(viewer, 'signal/video', since, ms);
+
+/** The video state the viewer was last told (provide or signal/video). */
+function lastVideo(viewer: Viewer): { id: string } {
+  const e = viewer.socket.events.filter((ev) => ev.event === 'signal/video' || ev.event === 'signal/provide').at(-1)!;
+  return e.event === 'signal/provide' ? e.payload.video : e.payload;
+}
+
+/** Video RTP packets the viewer's connection has received. */
+async function videoPacketsReceived(viewer: Viewer): Promise<number> {
+  const stats = [...(await viewer.pc.getStats()).values()] as any[];
+  return stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video')?.packetsReceived ?? 0;
+}
+
+/**
+ * Sends a selector that is sure to change the stream: the server handles a socket's events in
+ * order, so its reply must be the first `signal/video` after anything sent before it.
+ */
+async function switchTo(viewer: Viewer, id: string, since: number): Promise<any> {
+  viewer.socket.send('signal/video', { selector: { id, type: 'exact' } });
+  return nextVideoEvent(viewer, since);
 }
 
 describe('quality streams: hq / lq selection over signal/video', () => {
@@ -70,24 +89,39 @@ describe('quality streams: hq / lq selection over signal/video', () => {
     viewer.socket.send('signal/video', { selector: { id: 'hq' } });
     viewer.socket.send('signal/video', { disabled: false });
     viewer.socket.send('signal/video', 'garbage');
-    assert.equal(await nextVideoEvent(viewer, since), null, 'no signal/video reply');
+    assert.deepEqual(await switchTo(viewer, 'lq', since), { disabled: false, id: 'lq', video: 'lq', auto: false }, 'no reply before the real change');
     assert.equal(viewer.socket.ws.readyState, viewer.socket.ws.OPEN, 'socket still open');
+    assert.equal((await switchTo(viewer, 'hq', viewer.socket.events.length)).id, 'hq');
   });
 
   test('auto does not stick without the estimator', async () => {
     const since = viewer.socket.events.length;
     viewer.socket.send('signal/video', { auto: true });
-    assert.equal(await nextVideoEvent(viewer, since), null, 'auto stays false: nothing changed');
+    assert.deepEqual(await switchTo(viewer, 'lq', since), { disabled: false, id: 'lq', video: 'lq', auto: false }, 'auto stays false: nothing changed');
+    assert.equal((await switchTo(viewer, 'hq', viewer.socket.events.length)).id, 'hq');
   });
 
   test('disabling video stops frames and is confirmed; enabling resumes them', async () => {
+    const encoder = app.capture.video('hq')!;
+    // Keeps the encoder producing while the viewer takes nothing from it.
+    const keepEncoding = encoder.subscribe(() => undefined);
     let since = viewer.socket.events.length;
-    viewer.socket.send('signal/video', { disabled: true });
-    assert.deepEqual(await nextVideoEvent(viewer, since, 5000), { disabled: true, id: 'hq', video: 'hq', auto: false });
-    await new Promise((r) => setTimeout(r, 500));
-    const frames = viewer.frames;
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.ok(viewer.frames - frames <= 1, `no frames while disabled (got ${viewer.frames - frames})`);
+    try {
+      viewer.socket.send('signal/video', { disabled: true });
+      assert.deepEqual(await nextVideoEvent(viewer, since, 5000), { disabled: true, id: 'hq', video: 'hq', auto: false });
+      // Media and the data channel share one transport: what was forwarded before has arrived with the pong.
+      await channelPing(viewer);
+      const received = await videoPacketsReceived(viewer);
+      const encoded = encoder.stats().packets;
+      await waitFor('30 more packets from the encoder', () => encoder.stats().packets >= encoded + 30, 15_000).catch((err: Error) => {
+        throw new Error(`${err.message} (encoder ${encoder.state}: ${JSON.stringify(encoder.stats())})`);
+      });
+      await channelPing(viewer);
+      const more = (await videoPacketsReceived(viewer)) - received;
+      assert.ok(more <= 2, `no video while disabled: ${more} packets of ${encoder.stats().packets - encoded} encoded`);
+    } finally {
+      keepEncoding();
+    }
     since = viewer.socket.events.length;
     viewer.socket.send('signal/video', { disabled: false });
     assert.deepEqual(await nextVideoEvent(viewer, since, 5000), { disabled: false, id: 'hq', video: 'hq', auto: false });
@@ -95,14 +129,16 @@ describe('quality streams: hq / lq selection over signal/video', () => {
   });
 
   test('signal/audio replies only on change', async () => {
-    const audioEvents = () => viewer.socket.events.filter((e) => e.event === 'signal/audio');
+    const since = viewer.socket.events.length;
+    const audioEvents = () => viewer.socket.events.slice(since).filter((e) => e.event === 'signal/audio').map((e) => e.payload);
+    for (const disabled of [true, true, false, false]) viewer.socket.send('signal/audio', { disabled });
+    // A change after the no-ops: its reply comes after any reply they might have drawn.
     viewer.socket.send('signal/audio', { disabled: true });
-    await viewer.socket.waitFor('signal/audio', (p) => p.disabled === true);
-    viewer.socket.send('signal/audio', { disabled: true });
+    await waitFor('three signal/audio replies', () => audioEvents().length >= 3);
+    assert.deepEqual(audioEvents(), [{ disabled: true }, { disabled: false }, { disabled: true }]);
     viewer.socket.send('signal/audio', { disabled: false });
-    await viewer.socket.waitFor('signal/audio', (p) => p.disabled === false);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(audioEvents().map((e) => e.payload), [{ disabled: true }, { disabled: false }]);
+    await waitFor('the fourth reply', () => audioEvents().length >= 4);
+    assert.deepEqual(audioEvents().at(-1), { disabled: false });
   });
 
   test('a request by selector starts on that stream; bitrate selectors pick among running streams', async () => {
@@ -121,8 +157,7 @@ describe('quality streams: hq / lq selection over signal/video', () => {
       await waitFor('both bitrates measured', () => rate('hq') > 0 && rate('lq') > 0);
       const [lowest, highest] = rate('hq') < rate('lq') ? ['hq', 'lq'] : ['lq', 'hq'];
       let mark = viewer.socket.events.length;
-      viewer.socket.send('signal/video', { selector: { id: highest, type: 'exact' } });
-      await nextVideoEvent(viewer, mark, 1000);
+      if (lastVideo(viewer).id !== highest) assert.equal((await switchTo(viewer, highest, mark)).id, highest);
       mark = viewer.socket.events.length;
       viewer.socket.send('signal/video', { selector: { type: 'nearest', bitrate: 1 } });
       assert.equal((await nextVideoEvent(viewer, mark, 3000))?.id, lowest, 'nothing fits 1 bit/s: the closest above');
@@ -131,9 +166,13 @@ describe('quality streams: hq / lq selection over signal/video', () => {
       assert.equal((await nextVideoEvent(viewer, mark, 3000))?.id, highest, 'the highest not exceeding 1 Gbit/s');
 
       const since = other.socket.events.length;
+      const peer = app.sessions.get(other.sessionId)!.peer;
       other.socket.send('signal/request', { video: { selector: { id: 'nope' } } });
-      await new Promise((r) => setTimeout(r, 700));
-      assert.ok(!other.socket.events.slice(since).some((e) => e.event === 'signal/provide'), 'no provide for an unknown stream');
+      // A request replaces the peer before its first await, so this is enough to look.
+      await barrier(other.socket);
+      assert.equal(app.sessions.get(other.sessionId)!.peer, peer, 'the peer is kept');
+      const after = other.socket.events.slice(since).map((e) => e.event);
+      assert.ok(!after.includes('signal/provide') && !after.includes('signal/close'), `no new peer for an unknown stream: ${after.join(', ')}`);
     } finally {
       other.close();
     }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { App } from '../../../server/src/main.js';
 import { api } from '../../helpers/api.js';
+import { barrier } from '../../helpers/barrier.js';
 import { startApp } from '../../helpers/app.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { TestWindow, waitFor } from '../../helpers/x11.js';
@@ -13,9 +13,6 @@ interface Member {
   ws: SocketClient;
 }
 
-/** Time given to an event that must have no effect before the test looks for that effect. */
-const SETTLE_MS = 300;
-
 const count = (ws: SocketClient, event: string) => ws.events.filter((e) => e.event === event).length;
 
 describe('WebSocket control events (contract §5.3, §6)', () => {
@@ -23,7 +20,6 @@ describe('WebSocket control events (contract §5.3, §6)', () => {
   let admin: Member;
   let ann: Member;
   let bob: Member;
-  let hb = 10;
 
   const join = async (username: string, password = 'neko'): Promise<Member> => {
     const res = await api(app.url).post('/api/login').send({ username, password }).expect(200);
@@ -39,14 +35,11 @@ describe('WebSocket control events (contract §5.3, §6)', () => {
     await api(app.url, admin.token).post('/api/room/settings').send(patch).expect(204);
   };
   /**
-   * A broadcast every member waits for: whatever the server sent a socket before it has
-   * arrived once it is seen.
+   * Every member's barrier: once done, the server has handled every event the members sent
+   * before, and whatever it sent any of them because of those has arrived.
    */
   const sync = async (...members: Member[]) => {
-    await sleep(SETTLE_MS);
-    const mark = ++hb;
-    await settings({ heartbeat_interval: mark });
-    await Promise.all(members.map((m) => m.ws.waitFor('system/settings', (p) => p.heartbeat_interval === mark)));
+    await Promise.all(members.map((m) => barrier(m.ws, members.filter((o) => o !== m).map((o) => o.ws), m.id)));
   };
   const hostId = () => app.sessions.host?.id;
 
@@ -99,6 +92,7 @@ describe('WebSocket control events (contract §5.3, §6)', () => {
       const msg = await m.ws.waitFor('control/host', (p) => p.has_host === false);
       assert.deepEqual(msg.payload, { id: bob.id, has_host: false });
     }
+    await sync(admin, ann, bob);
     assert.equal(count(admin.ws, 'control/host'), 3);
   });
 
@@ -132,6 +126,7 @@ describe('WebSocket control events (contract §5.3, §6)', () => {
     });
     bob.ws.send('control/request');
     await ann.ws.waitFor('control/host', (p) => p.host_id === bob.id);
+    await sync(admin, ann, bob);
     assert.equal(count(ann.ws, 'control/request'), 0, 'implicit hosting: requests are granted, not forwarded');
   });
 
@@ -239,7 +234,7 @@ describe('WebSocket control events (contract §5.3, §6)', () => {
     assert.deepEqual(locked.payload, { id: admin.id, ...app.sessions.settings });
     assert.equal(locked.payload.control_protection, true);
     bob.ws.send('control/request');
-    await sleep(SETTLE_MS);
+    await barrier(bob.ws, [ann.ws], bob.id);
     assert.equal(hostId(), undefined, 'locked: users cannot take control');
 
     await reconnect(admin);
@@ -267,7 +262,7 @@ describe('control protection from the configuration (contract §6)', () => {
       assert.equal(init.payload.settings.locked_controls, true);
       assert.equal(init.payload.settings.control_protection, true);
       user.send('control/request');
-      await sleep(SETTLE_MS);
+      await barrier(user);
       assert.equal(app.sessions.host, null, 'locked before any admin arrives');
 
       const adminLogin = await api(app.url).post('/api/login').send({ username: 'root', password: 'admin' }).expect(200);

@@ -1,8 +1,7 @@
-import type { Logger } from '../../log.js';
 import type { WebRTCManager } from '../../webrtc/manager.js';
 import { parseSelectorType, type StreamSelector } from '../../webrtc/selector.js';
 import type { EventTable } from '../gateway.js';
-import { object, optionalBool, optionalInt, optionalObject, optionalString, string, PayloadError, type Obj } from '../payload.js';
+import { EventRefused, object, optionalBool, optionalInt, optionalObject, optionalString, string, PayloadError, type Obj } from '../payload.js';
 
 /** Description sizes far beyond any real SDP are refused before werift parses them. */
 const MAX_SDP = 64 * 1024;
@@ -28,13 +27,10 @@ function selectorOf(video: Obj): StreamSelector | undefined {
 }
 
 /** `signal/*` events (contract §7). */
-export function signalHandlers(webrtc: WebRTCManager, logger: Logger): EventTable {
+export function signalHandlers(webrtc: WebRTCManager): EventTable {
   return {
     'signal/request': async (session, payload) => {
-      if (!session.profile.can_watch) {
-        logger.warn({ session_id: session.id }, 'signal/request without can_watch dropped');
-        return;
-      }
+      if (!session.profile.can_watch) throw new EventRefused('signal/request without can_watch', 'warn');
       const body = optionalObject(payload);
       const video = optionalObject(body.video);
       const audio = optionalObject(body.audio);
@@ -55,8 +51,8 @@ export function signalHandlers(webrtc: WebRTCManager, logger: Logger): EventTabl
     },
     'signal/restart': async (session) => {
       const sdp = await webrtc.restart(session);
-      if (sdp) session.send('signal/restart', { sdp });
-      else logger.warn({ session_id: session.id }, 'signal/restart without a stable peer dropped');
+      if (!sdp) throw new EventRefused('signal/restart without a stable peer', 'warn');
+      session.send('signal/restart', { sdp });
     },
     'signal/candidate': async (session, payload) => {
       const body = object(payload);
