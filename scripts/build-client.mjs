@@ -10,13 +10,16 @@ await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 
 await build({
-  entryPoints: [`${root}src/main.ts`],
+  entryPoints: [`${root}src/main.tsx`],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
   outfile: `${dist}main.js`,
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
   sourcemap: true,
+  minify: true,
   logLevel: 'warning',
 });
 

@@ -10,6 +10,8 @@ export class RemoteCursor {
   private image: CursorImage | undefined;
   private position: Point | undefined;
   private host = false;
+  private readonly resize = new ResizeObserver(() => this.layout());
+  private readonly relayout = () => this.layout();
 
   constructor(
     private readonly stage: HTMLElement,
@@ -17,9 +19,14 @@ export class RemoteCursor {
     private readonly overlay: HTMLImageElement,
     private readonly screen: () => Size,
   ) {
-    new ResizeObserver(() => this.layout()).observe(stage);
+    this.resize.observe(stage);
     // Fires when the stream's resolution changes, which moves the letterbox.
-    video.addEventListener('resize', () => this.layout());
+    video.addEventListener('resize', this.relayout);
+  }
+
+  detach(): void {
+    this.resize.disconnect();
+    this.video.removeEventListener('resize', this.relayout);
   }
 
   setImage(image: CursorImage): void {

@@ -125,3 +125,31 @@ function step(delta: number, acc: number, discrete: boolean): [click: number, ac
   if (Math.abs(sum) >= NOTCH_PX) return [Math.sign(sum), sum - Math.sign(sum) * NOTCH_PX];
   return [0, sum];
 }
+
+/**
+ * Applies the user's scroll settings to wheel clicks: `sensitivity` 10 passes clicks
+ * through, 20 doubles them, 5 halves them (fractions carry over to the next event);
+ * `invert` flips both axes.
+ */
+export class ScrollScaler {
+  private accX = 0;
+  private accY = 0;
+
+  scale(clicks: { deltaX: number; deltaY: number }, sensitivity: number, invert: boolean): { deltaX: number; deltaY: number } {
+    const factor = (invert ? -1 : 1) * (sensitivity / 10);
+    // A change of direction starts afresh, as with the wheel itself.
+    if (Math.sign(this.accX) === -Math.sign(clicks.deltaX * factor)) this.accX = 0;
+    if (Math.sign(this.accY) === -Math.sign(clicks.deltaY * factor)) this.accY = 0;
+    this.accX += clicks.deltaX * factor;
+    this.accY += clicks.deltaY * factor;
+    const deltaX = Math.trunc(this.accX);
+    const deltaY = Math.trunc(this.accY);
+    this.accX -= deltaX;
+    this.accY -= deltaY;
+    return { deltaX: clampClicks(deltaX), deltaY: clampClicks(deltaY) };
+  }
+}
+
+/** The wire carries i16 deltas; far fewer is plenty for one event. */
+const MAX_CLICKS = 100;
+const clampClicks = (n: number): number => Math.max(-MAX_CLICKS, Math.min(MAX_CLICKS, n)) || 0;

@@ -17,12 +17,43 @@ export interface Member {
 }
 
 export interface ChatLine {
-  /** Increases by one per received line, so views can tell new lines from old ones. */
+  kind: 'message';
+  /** Increases by one per line (message or notice), so views can tell new lines from old ones. */
   seq: number;
   from: string;
   created: string;
   text: string;
 }
+
+/** The room switches an admin can flip: settings flags, and plugin keys of `settings.plugins`. */
+export const ROOM_FLAGS = [
+  'private_mode', 'locked_logins', 'locked_controls', 'control_protection', 'implicit_hosting', 'inactive_cursors',
+] as const satisfies ReadonlyArray<keyof Settings>;
+export const ROOM_PLUGIN_SWITCHES = ['chat.can_send', 'chat.can_receive', 'filetransfer.enabled'] as const;
+export type RoomFlag = (typeof ROOM_FLAGS)[number];
+export type RoomPluginSwitch = (typeof ROOM_PLUGIN_SWITCHES)[number];
+export type RoomSwitch = RoomFlag | RoomPluginSwitch;
+
+/**
+ * Something that happened in the room, told in the chat stream. Names are taken when it
+ * happens, so a notice still reads right after the member has gone.
+ */
+export type RoomNotice =
+  | { type: 'joined' | 'left' | 'removed'; name: string }
+  /** `name` became host; `by` when someone else handed it over. */
+  | { type: 'host'; name: string; by?: string }
+  /** `name` is no longer host; `by` when someone else ended it. */
+  | { type: 'released'; name: string; by?: string }
+  | { type: 'setting'; setting: RoomSwitch; on: boolean; by?: string };
+
+export interface NoticeLine {
+  kind: 'notice';
+  seq: number;
+  created: string;
+  notice: RoomNotice;
+}
+
+export type ChatEntry = ChatLine | NoticeLine;
 
 export interface RoomState {
   sessionId: string | null;
@@ -31,7 +62,8 @@ export interface RoomState {
   settings: Settings | null;
   /** Only `chat/init` turns this on: a server without the chat plugin never sends it. */
   chatEnabled: boolean;
-  chat: readonly ChatLine[];
+  /** Messages and room notices, oldest first. */
+  chat: readonly ChatEntry[];
   /** We asked the current host for control and no host change has answered yet. */
   requested: boolean;
   /** Sessions that asked us, while host, for control; oldest first. */
@@ -54,14 +86,18 @@ export const ROOM_EVENTS = [
 
 export type RoomEvent = (typeof ROOM_EVENTS)[number];
 
-export type RoomAction =
+/** `at`: when it happened (RFC 3339), for the notices it causes; the store sets it. */
+export type RoomAction = (
   | { [E in RoomEvent]: { type: E; payload: ServerEvents[E] } }[RoomEvent]
   /** We sent `control/request` while someone else is host. */
   | { type: 'requested' }
-  /** The host chose to ignore this session's request. */
+  /** The host answered this session's request, or chose to ignore it. */
   | { type: 'dismiss'; id: string }
+  /** The host declined our request. */
+  | { type: 'denied' }
   /** Logged out: forget everything. */
-  | { type: 'reset' };
+  | { type: 'reset' }
+) & { at?: string };
 
 export function initialRoom(): RoomState {
   return {
@@ -106,7 +142,76 @@ function setHost(room: RoomState, hostId: string | null): RoomState {
   return { ...room, hostId, requested: false, requests: keepRequests ? room.requests : [] };
 }
 
+/** One of the room's switches as it stands; plugin keys default to on (contract §10). */
+export function roomSwitch(settings: Settings | null, key: RoomSwitch): boolean {
+  if (!settings) return false;
+  if ((ROOM_FLAGS as readonly string[]).includes(key)) return settings[key as RoomFlag] === true;
+  return pluginFlag(settings.plugins, key);
+}
+
+/** A flat plugin key: absent or null means the default, true; anything but `true` is off (as the server reads it). */
+export function pluginFlag(plugins: Record<string, unknown> | null | undefined, key: string): boolean {
+  const value = plugins?.[key];
+  return value === undefined || value === null || value === true;
+}
+
+const ROOM_SWITCHES: readonly RoomSwitch[] = [...ROOM_FLAGS, ...ROOM_PLUGIN_SWITCHES];
+
+/** What `action` changes that the people in the room should read about, judged against the room before it. */
+export function noticesFor(room: RoomState, action: RoomAction): RoomNotice[] {
+  // Before system/init there is nobody to tell and nothing to compare with.
+  if (room.sessionId === null) return [];
+  const name = (id: string | undefined) => (id ? memberName(room, id) : undefined);
+  switch (action.type) {
+    case 'session/state': {
+      const { id, is_connected } = action.payload;
+      const member = room.members.get(id);
+      if (!member || id === room.sessionId || member.state.is_connected === is_connected) return [];
+      return [{ type: is_connected ? 'joined' : 'left', name: memberName(room, id) }];
+    }
+    case 'session/deleted': {
+      const member = room.members.get(action.payload.id);
+      // Offline sessions expire quietly; only someone sent away while here is news.
+      return member?.state.is_connected && member.id !== room.sessionId ? [{ type: 'removed', name: memberName(room, member.id) }] : [];
+    }
+    case 'control/host': {
+      const { id: by, has_host, host_id } = action.payload;
+      const next = has_host && host_id ? host_id : null;
+      if (next === room.hostId) return [];
+      if (next !== null) return [{ type: 'host', name: memberName(room, next), by: by && by !== next ? name(by) : undefined }];
+      const previous = room.hostId!;
+      return [{ type: 'released', name: memberName(room, previous), by: by && by !== previous ? name(by) : undefined }];
+    }
+    case 'system/settings': {
+      if (!room.settings) return [];
+      const { id: by, ...changed } = action.payload;
+      const next = { ...room.settings, ...changed };
+      return ROOM_SWITCHES.filter((key) => roomSwitch(next, key) !== roomSwitch(room.settings, key)).map((key) => ({
+        type: 'setting' as const,
+        setting: key,
+        on: roomSwitch(next, key),
+        by: name(by),
+      }));
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * The room after `action`: server events and local intents applied, and what is worth
+ * telling (joins, leaves, control and settings changes) added to the chat stream.
+ */
 export function reduceRoom(room: RoomState, action: RoomAction): RoomState {
+  const next = applyAction(room, action);
+  const notices = noticesFor(room, action);
+  if (notices.length === 0) return next;
+  let seq = next.chat.at(-1)?.seq ?? 0;
+  const lines = notices.map((notice): NoticeLine => ({ kind: 'notice', seq: ++seq, created: action.at ?? '', notice }));
+  return { ...next, chat: [...next.chat, ...lines].slice(-CHAT_HISTORY) };
+}
+
+function applyAction(room: RoomState, action: RoomAction): RoomState {
   switch (action.type) {
     case 'system/init': {
       const p = action.payload;
@@ -170,38 +275,63 @@ export function reduceRoom(room: RoomState, action: RoomAction): RoomState {
       const { id, created, content } = (action.payload ?? {}) as Partial<ChatMessage>;
       if (typeof id !== 'string' || typeof content?.text !== 'string') return room;
       const seq = (room.chat.at(-1)?.seq ?? 0) + 1;
-      const line: ChatLine = { seq, from: id, created: typeof created === 'string' ? created : '', text: content.text };
+      const line: ChatLine = { kind: 'message', seq, from: id, created: typeof created === 'string' ? created : '', text: content.text };
       return { ...room, chat: [...room.chat.slice(-(CHAT_HISTORY - 1)), line] };
     }
     case 'requested':
       return room.hostId === null || isHost(room) ? room : { ...room, requested: true };
     case 'dismiss':
       return withoutRequest(room, action.id);
+    case 'denied':
+      return room.requested ? { ...room, requested: false } : room;
     case 'reset':
       return initialRoom();
   }
 }
 
-/** Contract §10: a plugin permission holds unless the room (for non-admins) or the profile says false. */
-function pluginAllows(room: RoomState, key: string): boolean {
-  const profile = self(room)?.profile;
-  const byRoom = room.settings?.plugins?.[key] !== false || profile?.is_admin === true;
-  return byRoom && profile?.plugins?.[key] !== false;
+/** Contract §10: a plugin permission holds unless the room (for non-admins) or the profile turns it off. */
+export function pluginAllows(room: RoomState, key: string, member: Member | undefined = self(room)): boolean {
+  const profile = member?.profile;
+  const byRoom = pluginFlag(room.settings?.plugins, key) || profile?.is_admin === true;
+  return byRoom && pluginFlag(profile?.plugins, key);
 }
 
 export function canSendChat(room: RoomState): boolean {
   return room.chatEnabled && pluginAllows(room, 'chat.can_send');
 }
 
+export function canReceiveChat(room: RoomState): boolean {
+  return room.chatEnabled && pluginAllows(room, 'chat.can_receive');
+}
+
+/** Subject of the `send/unicast` a host sends to decline a control request (ours, not the contract's). */
+export const DENY_SUBJECT = 'control/deny';
+
+export type ControlBlock = 'not_allowed' | 'private_mode' | 'locked';
+
 /** Why we cannot ask for control right now (contract §6), or null when we can. */
-export function controlBlocked(room: RoomState): string | null {
+export function controlBlocked(room: RoomState): ControlBlock | null {
   const profile = self(room)?.profile;
   if (!profile || isHost(room)) return null;
-  if (!profile.can_host) return 'You are not allowed to take control';
+  if (!profile.can_host) return 'not_allowed';
   if (profile.is_admin) return null;
-  if (room.settings?.private_mode) return 'The room is in private mode';
-  if (room.settings?.locked_controls) return 'Controls are locked';
+  if (room.settings?.private_mode) return 'private_mode';
+  if (room.settings?.locked_controls) return 'locked';
   return null;
+}
+
+/**
+ * Contract §6: input over the WebSocket from a non-host makes it host when nobody hosts
+ * and implicit hosting is on. We only use that while nobody hosts, so a click never takes
+ * control away from someone who has it.
+ */
+export function implicitHosting(room: RoomState): boolean {
+  return room.hostId === null && room.settings?.implicit_hosting === true && controlBlocked(room) === null && !isHost(room);
+}
+
+/** Private mode blanks the stream for everyone but admins (contract §6). */
+export function blankedByPrivateMode(room: RoomState): boolean {
+  return room.settings?.private_mode === true && self(room)?.profile.is_admin !== true;
 }
 
 export interface RosterEntry {
@@ -228,13 +358,13 @@ export function roster(room: RoomState): RosterEntry[] {
   return rows.sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
 
-/** Lines from others received after line `seenSeq`. */
+/** Messages from others received after line `seenSeq` (notices are not counted). */
 export function unread(room: RoomState, seenSeq: number): number {
   let n = 0;
   for (let i = room.chat.length - 1; i >= 0; i--) {
     const line = room.chat[i]!;
     if (line.seq <= seenSeq) break;
-    if (line.from !== room.sessionId) n++;
+    if (line.kind === 'message' && line.from !== room.sessionId) n++;
   }
   return n;
 }

@@ -6,7 +6,25 @@ export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 8000;
+
+/** `system/disconnect` of a server that is shutting down (it may come back with our session). */
+export const SERVER_SHUTDOWN = 'server shutdown';
+
+/** Whether a `system/disconnect` ends this connection for good; a shutdown does not. */
+export function isFinalDisconnect(message: string): boolean {
+  return message !== SERVER_SHUTDOWN;
+}
+
+/** Exponential backoff: 0.5 s, 1 s, 2 s, … capped at 8 s. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
+}
 const DEFAULT_HEARTBEAT_S = 10;
+/**
+ * The server sends `system/heartbeat` every 10 s (contract §5.1). A socket silent for this
+ * long is dead even if the browser has not noticed (a dropped network sends no FIN).
+ */
+const SILENCE_LIMIT_MS = 25_000;
 
 /**
  * The `{event, payload}` WebSocket with the client heartbeat. Unexpected drops reconnect
@@ -19,12 +37,15 @@ export class Socket {
   private heartbeatTimer: number | undefined;
   private heartbeatSeconds = DEFAULT_HEARTBEAT_S;
   private reconnectTimer: number | undefined;
+  private lastHeard = 0;
   private attempts = 0;
   private active = false;
 
   constructor(
     private readonly url: () => string,
     private readonly onState: (state: SocketState) => void,
+    /** When the next reconnect attempt is due (epoch ms), or null when none is waiting. */
+    private readonly onRetry: (at: number | null) => void = () => undefined,
   ) {}
 
   /** Handlers of one event run in the order they were added. */
@@ -39,9 +60,20 @@ export class Socket {
     this.open();
   }
 
+  /** Skips the rest of the backoff wait (the user asked, or the browser is back online). */
+  retryNow(): void {
+    if (!this.active || this.reconnectTimer === undefined) return;
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.onRetry(null);
+    this.open();
+  }
+
   close(): void {
     this.active = false;
     window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.onRetry(null);
     this.stopHeartbeat();
     const ws = this.ws;
     this.ws = undefined;
@@ -67,17 +99,26 @@ export class Socket {
     this.ws = ws;
     ws.onopen = () => {
       this.attempts = 0;
+      this.lastHeard = Date.now();
       this.startHeartbeat();
       this.onState('open');
     };
-    ws.onmessage = (ev) => this.dispatch(ws, ev.data);
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      this.stopHeartbeat();
-      if (this.active) this.scheduleReconnect();
-      else this.onState('closed');
+    ws.onmessage = (ev) => {
+      this.lastHeard = Date.now();
+      this.dispatch(ws, ev.data);
     };
+    ws.onclose = () => this.lost(ws);
+  }
+
+  /** The connection ended without a `system/disconnect`: try again unless we were closed. */
+  private lost(ws: WebSocket): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    ws.onclose = null;
+    ws.onmessage = null;
+    this.stopHeartbeat();
+    if (this.active) this.scheduleReconnect();
+    else this.onState('closed');
   }
 
   private dispatch(ws: WebSocket, data: unknown): void {
@@ -90,6 +131,13 @@ export class Socket {
     }
     if (typeof msg.event !== 'string') return;
     if (msg.event === 'system/disconnect') {
+      const message = (msg.payload as { message?: unknown } | null)?.message;
+      if (!isFinalDisconnect(typeof message === 'string' ? message : '')) {
+        // The server is going away but the session may outlive it: come back when it does.
+        ws.close(1000);
+        this.lost(ws);
+        return;
+      }
       // The server closes right after; make sure that close is not treated as a drop.
       this.active = false;
       if (this.ws === ws) this.ws = undefined;
@@ -108,17 +156,28 @@ export class Socket {
   }
 
   private scheduleReconnect(): void {
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempts);
+    const delay = reconnectDelay(this.attempts);
     this.attempts++;
     this.onState('reconnecting');
+    this.onRetry(Date.now() + delay);
     this.reconnectTimer = window.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.onRetry(null);
       if (this.active) this.open();
     }, delay);
   }
 
   private startHeartbeat(): void {
     this.stopHeartbeat();
-    this.heartbeatTimer = window.setInterval(() => this.send('client/heartbeat'), this.heartbeatSeconds * 1000);
+    this.heartbeatTimer = window.setInterval(() => {
+      const ws = this.ws;
+      if (ws && Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
+        ws.close();
+        this.lost(ws);
+        return;
+      }
+      this.send('client/heartbeat');
+    }, Math.min(this.heartbeatSeconds * 1000, SILENCE_LIMIT_MS / 2));
   }
 
   private stopHeartbeat(): void {

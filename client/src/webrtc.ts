@@ -7,6 +7,8 @@ export interface PeerEvents {
   stream(stream: MediaStream): void;
   dataChannel(channel: RTCDataChannel): void;
   state(state: PeerState): void;
+  /** The peer's stats report, once a second while it is up. */
+  stats(report: RTCStatsReport): void;
 }
 
 const RETRY_MIN_MS = 1000;
@@ -26,6 +28,8 @@ export class Viewer {
   private retries = 0;
   private statsTimer: number | undefined;
   private decoded = 0;
+  private microphone: MediaStreamTrack | null = null;
+  private micSender: RTCRtpSender | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -34,6 +38,7 @@ export class Viewer {
     socket.on('signal/provide', (p) => this.enqueue(() => this.accept(p)));
     socket.on('signal/offer', (p) => this.enqueue(() => this.renegotiate(p.sdp)));
     socket.on('signal/restart', (p) => this.enqueue(() => this.renegotiate(p.sdp)));
+    socket.on('signal/answer', (p) => this.enqueue(() => this.answered(p.sdp)));
     socket.on('signal/candidate', (c) => this.enqueue(() => this.addCandidate(c)));
     socket.on('signal/close', () => this.serverClosed());
   }
@@ -54,6 +59,43 @@ export class Viewer {
     this.retries = 0;
     this.awaitingProvide = false;
     this.teardown();
+  }
+
+  /**
+   * Sends this track (a microphone) to the server, or stops sending with null. It is
+   * negotiated by an offer of ours (protocol.md §7 step 7) and re-added to every new peer.
+   */
+  setMicrophone(track: MediaStreamTrack | null): void {
+    this.microphone = track;
+    this.enqueue(() => this.applyMicrophone());
+  }
+
+  private async applyMicrophone(): Promise<void> {
+    const pc = this.pc;
+    // Not negotiable now; accept() applies it once the peer is up.
+    if (!pc || pc.signalingState !== 'stable' || !pc.remoteDescription) return;
+    const track = this.microphone;
+    if (track && this.micSender) {
+      await this.micSender.replaceTrack(track);
+      return;
+    }
+    if (track) {
+      this.micSender = pc.addTrack(track, new MediaStream([track]));
+    } else if (this.micSender) {
+      pc.removeTrack(this.micSender);
+      this.micSender = undefined;
+    } else {
+      return;
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.pc !== pc || !pc.localDescription) return;
+    this.socket.send('signal/offer', { sdp: pc.localDescription.sdp });
+  }
+
+  private async answered(sdp: string): Promise<void> {
+    const pc = this.pc;
+    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
   }
 
   private enqueue(step: () => Promise<void>): void {
@@ -104,6 +146,7 @@ export class Viewer {
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp });
       await this.answer(pc);
+      if (this.microphone) this.enqueue(() => this.applyMicrophone());
     } catch (err) {
       if (this.pc !== pc) return;
       this.events.state('failed');
@@ -162,6 +205,7 @@ export class Viewer {
     const pc = this.pc;
     if (!pc) return;
     this.pc = undefined;
+    this.micSender = undefined;
     this.decoded = 0;
     pc.close();
     this.events.state('none');
@@ -170,6 +214,7 @@ export class Viewer {
   private async pollStats(pc: RTCPeerConnection): Promise<void> {
     const report = await pc.getStats();
     if (this.pc !== pc) return;
+    this.events.stats(report);
     report.forEach((s: { type?: string; kind?: string; framesDecoded?: number }) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video' && typeof s.framesDecoded === 'number') {
         this.decoded = s.framesDecoded;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { keysymsForText } from '../../client/src/input.js';
 import { keysymFor, keysymForChar } from '../../client/src/keysyms.js';
 
 const sym = (key: string, code = ''): number | undefined => keysymFor({ key, code });
@@ -90,5 +91,12 @@ describe('keysymForChar', () => {
     assert.equal(keysymForChar(0x41), 0x41);
     assert.equal(keysymForChar(0xff), 0xff);
     assert.equal(keysymForChar(0x100), 0x01000100);
+  });
+});
+
+describe('keysymsForText (phone keyboards, IME)', () => {
+  it('one keysym per character; line breaks are Return, tabs Tab; control characters dropped', () => {
+    assert.deepEqual(keysymsForText('aZ ü€😀'), [0x61, 0x5a, 0x20, 0xfc, 0x010020ac, 0x0101f600]);
+    assert.deepEqual(keysymsForText('a\r\nb\tc\u0007'), [0x61, 0xff0d, 0x62, 0xff09, 0x63]);
   });
 });

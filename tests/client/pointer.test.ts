@@ -5,6 +5,7 @@ import {
   containRect,
   contentSize,
   screenToClient,
+  ScrollScaler,
   WheelNormaliser,
   xButton,
 } from '../../client/src/pointer.js';
@@ -116,5 +117,24 @@ describe('WheelNormaliser', () => {
     assert.deepEqual(w.push({ deltaX: 0, deltaY: 45, deltaMode: PIXEL }), { deltaX: 0, deltaY: 0 });
     assert.deepEqual(w.push({ deltaX: 0, deltaY: -10, deltaMode: PIXEL }), { deltaX: 0, deltaY: 0 });
     assert.deepEqual(w.push({ deltaX: 0, deltaY: -40, deltaMode: PIXEL }), { deltaX: 0, deltaY: 1 });
+  });
+});
+
+describe('ScrollScaler', () => {
+  it('passes clicks through at 10, multiplies above, carries fractions below, flips when inverted', () => {
+    const s = new ScrollScaler();
+    assert.deepEqual(s.scale({ deltaX: 0, deltaY: 1 }, 10, false), { deltaX: 0, deltaY: 1 });
+    assert.deepEqual(s.scale({ deltaX: 0, deltaY: -1 }, 30, false), { deltaX: 0, deltaY: -3 });
+    assert.deepEqual(s.scale({ deltaX: 1, deltaY: 0 }, 10, true), { deltaX: -1, deltaY: 0 });
+    const half = new ScrollScaler();
+    const ys = [1, 1, 1, 1].map(() => half.scale({ deltaX: 0, deltaY: 1 }, 5, false).deltaY);
+    assert.deepEqual(ys, [0, 1, 0, 1]);
+  });
+
+  it('a change of direction drops what was carried the other way', () => {
+    const s = new ScrollScaler();
+    assert.equal(s.scale({ deltaX: 0, deltaY: 1 }, 5, false).deltaY, 0);
+    assert.equal(s.scale({ deltaX: 0, deltaY: -1 }, 5, false).deltaY, 0, 'half a click down does not cancel into up');
+    assert.equal(s.scale({ deltaX: 0, deltaY: -1 }, 5, false).deltaY, -1);
   });
 });

@@ -4,10 +4,13 @@ import type { MemberProfile, ServerEvents, Settings } from '../../client/src/pro
 import {
   CHAT_HISTORY,
   CHAT_MAX_LENGTH,
+  blankedByPrivateMode,
+  canReceiveChat,
   canSendChat,
   chatText,
   clockTime,
   controlBlocked,
+  implicitHosting,
   initialRoom,
   isHost,
   MAX_REQUESTS,
@@ -158,6 +161,15 @@ describe('room reducer: control handover', () => {
     assert.deepEqual(r.requests, []);
   });
 
+  it('a denial ends our pending request; without one it changes nothing', () => {
+    let r = reduceRoom(base(), host('bob-2'));
+    assert.equal(reduceRoom(r, { type: 'denied' }), r);
+    r = reduceRoom(r, { type: 'requested' });
+    r = reduceRoom(r, { type: 'denied' });
+    assert.equal(r.requested, false);
+    assert.equal(r.hostId, 'bob-2');
+  });
+
   it('keeps at most MAX_REQUESTS pending requests', () => {
     let r = reduceRoom(base(), host('alice-1'));
     for (let i = 0; i < MAX_REQUESTS + 5; i++) r = reduceRoom(r, { type: 'control/request', payload: { id: `s-${i}` } });
@@ -177,12 +189,28 @@ describe('what the room allows me', () => {
 
   it('control: blocked without can_host, and for non-admins by private mode or locked controls', () => {
     assert.equal(controlBlocked(as('alice-1')), null);
-    assert.match(controlBlocked(withProfile(as('alice-1'), { can_host: false })) ?? '', /not allowed/);
-    assert.match(controlBlocked(as('alice-1', { private_mode: true })) ?? '', /private/);
-    assert.match(controlBlocked(as('alice-1', { locked_controls: true })) ?? '', /locked/);
+    assert.equal(controlBlocked(withProfile(as('alice-1'), { can_host: false })), 'not_allowed');
+    assert.equal(controlBlocked(as('alice-1', { private_mode: true })), 'private_mode');
+    assert.equal(controlBlocked(as('alice-1', { locked_controls: true })), 'locked');
     assert.equal(controlBlocked(as('root-3', { private_mode: true, locked_controls: true })), null, 'admins are exempt');
     const host = reduceRoom(as('alice-1', { locked_controls: true }), { type: 'control/host', payload: { id: 'x', has_host: true, host_id: 'alice-1' } });
     assert.equal(controlBlocked(host), null, 'a host can always release');
+  });
+
+  it('implicit hosting: only while nobody hosts, the room has it on, and we may host', () => {
+    assert.equal(implicitHosting(as('alice-1')), false, 'off by default');
+    const on = as('alice-1', { implicit_hosting: true });
+    assert.equal(implicitHosting(on), true);
+    assert.equal(implicitHosting(reduceRoom(on, host('bob-2'))), false, 'someone hosts: no taking it by a click');
+    assert.equal(implicitHosting(reduceRoom(on, host('alice-1'))), false, 'already host');
+    assert.equal(implicitHosting(withProfile(on, { can_host: false })), false);
+    assert.equal(implicitHosting(as('alice-1', { implicit_hosting: true, locked_controls: true })), false);
+  });
+
+  it('private mode blanks everyone but admins', () => {
+    assert.equal(blankedByPrivateMode(as('alice-1')), false);
+    assert.equal(blankedByPrivateMode(as('alice-1', { private_mode: true })), true);
+    assert.equal(blankedByPrivateMode(as('root-3', { private_mode: true })), false);
   });
 
   it('chat: needs chat/init enabled, and chat.can_send from the room (unless admin) and the profile', () => {
@@ -210,9 +238,8 @@ describe('room reducer: chat', () => {
     let r = base();
     for (let i = 0; i < CHAT_HISTORY + 10; i++) r = reduceRoom(r, chat(i % 2 ? 'bob-2' : 'alice-1', `m${i}`));
     assert.equal(r.chat.length, CHAT_HISTORY);
-    assert.equal(r.chat[0]!.text, 'm10');
-    assert.equal(r.chat.at(-1)!.seq, CHAT_HISTORY + 10);
-    assert.equal(r.chat.at(-1)!.from, 'bob-2');
+    assert.deepEqual(r.chat[0], { kind: 'message', seq: 11, from: 'alice-1', created: '2025-01-02T03:04:05.123456789Z', text: 'm10' });
+    assert.deepEqual(r.chat.at(-1), { kind: 'message', seq: CHAT_HISTORY + 10, from: 'bob-2', created: '2025-01-02T03:04:05.123456789Z', text: `m${CHAT_HISTORY + 9}` });
   });
 
   it('drops malformed messages', () => {
@@ -249,5 +276,66 @@ describe('room reducer: chat', () => {
     const iso = t.toISOString().replace('Z', '123456Z');
     assert.equal(clockTime(iso), '07:05');
     assert.equal(clockTime('not a time'), '');
+  });
+});
+
+describe('room reducer: notices in the chat stream', () => {
+  const base = () => run([{ type: 'system/init', payload: init('alice-1') }]);
+  const notices = (r: RoomState) => r.chat.flatMap((l) => (l.kind === 'notice' ? [l.notice] : []));
+  const state = (id: string, is_connected: boolean): RoomAction => ({ type: 'session/state', payload: { id, is_connected, is_watching: false } });
+
+  it('others joining and leaving are told, with the time the store stamps; watching changes and I are not', () => {
+    let r = reduceRoom(base(), { ...state('root-3', true), at: '2025-01-02T03:04:05Z' });
+    assert.deepEqual(r.chat.at(-1), { kind: 'notice', seq: 1, created: '2025-01-02T03:04:05Z', notice: { type: 'joined', name: 'root' } });
+    r = run([state('root-3', true), { type: 'session/state', payload: { id: 'bob-2', is_connected: true, is_watching: false } }, state('alice-1', true)], r);
+    r = reduceRoom(r, state('bob-2', false));
+    assert.deepEqual(notices(r), [{ type: 'joined', name: 'root' }, { type: 'left', name: 'bob' }]);
+  });
+
+  it('removal is told for members who were here; expired offline sessions go quietly', () => {
+    const r = run([{ type: 'session/deleted', payload: { id: 'root-3' } }, { type: 'session/deleted', payload: { id: 'bob-2' } }], base());
+    assert.deepEqual(notices(r), [{ type: 'removed', name: 'bob' }]);
+  });
+
+  it('control changes: taken, given by someone, released, ended by someone else', () => {
+    const r = run([host('bob-2', 'bob-2'), host('alice-1', 'bob-2'), host(null, 'alice-1'), host('bob-2', 'bob-2'), host(null, 'root-3'), host(null, 'x')], base());
+    assert.deepEqual(notices(r), [
+      { type: 'host', name: 'bob', by: undefined },
+      { type: 'host', name: 'alice', by: 'bob' },
+      { type: 'released', name: 'alice', by: undefined },
+      { type: 'host', name: 'bob', by: undefined },
+      { type: 'released', name: 'bob', by: 'root' },
+    ]);
+  });
+
+  it('settings changes name the switch, its new state and who flipped it; plugin keys default to on', () => {
+    let r = reduceRoom(base(), { type: 'system/settings', payload: { id: 'root-3', ...settings, private_mode: true, heartbeat_interval: 5 } });
+    r = reduceRoom(r, { type: 'system/settings', payload: { plugins: { 'chat.can_send': false, 'other.key': 1 } } });
+    r = reduceRoom(r, { type: 'system/settings', payload: { plugins: { 'chat.can_send': true } } });
+    r = reduceRoom(r, { type: 'system/settings', payload: { plugins: null } });
+    assert.deepEqual(notices(r), [
+      { type: 'setting', setting: 'private_mode', on: true, by: 'root' },
+      { type: 'setting', setting: 'chat.can_send', on: false, by: undefined },
+      { type: 'setting', setting: 'chat.can_send', on: true, by: undefined },
+    ]);
+  });
+
+  it('nothing before system/init; notices are not unread messages', () => {
+    assert.equal(reduceRoom(initialRoom(), host('bob-2')).chat.length, 0);
+    const r = run([state('root-3', true), chat('bob-2', 'hi'), host('bob-2', 'bob-2')], base());
+    assert.equal(r.chat.length, 3);
+    assert.equal(unread(r, 0), 1);
+  });
+
+  it('chat can_receive follows the same layers as can_send', () => {
+    const r = run([{ type: 'chat/init', payload: { enabled: true } }, { type: 'system/settings', payload: { plugins: { 'chat.can_receive': false } } }], base());
+    assert.equal(canReceiveChat(r), false);
+    assert.equal(canSendChat(r), true);
+    const admin = run([{ type: 'system/init', payload: init('root-3') }, { type: 'chat/init', payload: { enabled: true } }, { type: 'system/settings', payload: { plugins: { 'chat.can_receive': false } } }]);
+    assert.equal(canReceiveChat(admin), true, 'admins are not bound by the room layer');
+    const open = run([{ type: 'chat/init', payload: { enabled: true } }], base());
+    assert.equal(canReceiveChat(open), true);
+    const odd = reduceRoom(open, { type: 'session/profile', payload: { id: 'alice-1', ...profile('alice'), plugins: { 'chat.can_receive': 'yes' } } });
+    assert.equal(canReceiveChat(odd), false, 'only true grants, as the server reads it');
   });
 });

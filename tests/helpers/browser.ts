@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
  * service that would try the network turned off (platform notes). Playwright gives each
  * launch a fresh temporary profile and removes it on close.
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(opts: { autoplay?: boolean; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -13,7 +13,9 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
+      // Without it, the browser's own rule applies: no sound before the user interacts.
+      `--autoplay-policy=${opts.autoplay === false ? 'document-user-activation-required' : 'no-user-gesture-required'}`,
+      ...(opts.args ?? []),
     ],
   });
 }
