@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,85 +17,20 @@ import { flvMedia, parseFlv, TAG_AUDIO, TAG_VIDEO } from '../../helpers/flv.js';
 import { LogLines } from '../../helpers/log-lines.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
+import { freePort, startRtmpServer, type RtmpServer } from '../../helpers/rtmp-server.js';
 
 const execFileP = promisify(execFile);
-
-const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Rtmp {
-  dir: string;
-  url(stream: string): string;
-  close(): Promise<void>;
-}
-
-/** A real RTMP server: nginx with the rtmp module, recording every published stream into `dir`. */
-async function startNginx(): Promise<Rtmp> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'neko-rtmp-'));
-  const port = await freePort();
-  assert.ok(existsSync(RTMP_MODULE), 'nginx rtmp module installed (scripts/setup.sh: nginx libnginx-mod-rtmp)');
-  await writeFile(
-    path.join(dir, 'nginx.conf'),
-    [
-      `load_module ${RTMP_MODULE};`,
-      'daemon off;',
-      'master_process off;',
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log info;`,
-      'events { worker_connections 64; }',
-      'rtmp { server {',
-      `  listen 127.0.0.1:${port};`,
-      `  application live { live on; record all; record_path ${dir}/rec; record_unique on; }`,
-      '} }',
-      '',
-    ].join('\n'),
-  );
-  await mkdir(path.join(dir, 'rec'));
-  const child = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { detached: true, stdio: 'ignore' });
-  await waitFor('nginx listening', () => {
-    return new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-  });
-  return {
-    dir,
-    url: (stream) => `rtmp://127.0.0.1:${port}/live/${stream}`,
-    async close() {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function recordings(dir: string): Promise<Array<{ name: string; size: number }>> {
-  const names = (await readdir(path.join(dir, 'rec'))).filter((n) => n.endsWith('.flv'));
-  return Promise.all(names.map(async (name) => ({ name, size: (await stat(path.join(dir, 'rec', name))).size })));
-}
 
 describe('RTMP broadcast against a local nginx-rtmp server', () => {
   let app: App;
   let dir: string;
-  let rtmp: Rtmp | undefined;
+  let rtmp: RtmpServer | undefined;
   let url: string;
   let admin: { token: string; ws: SocketClient };
   let user: { token: string; ws: SocketClient };
 
   before(async () => {
-    rtmp = await startNginx();
+    rtmp = await startRtmpServer();
     dir = rtmp.dir;
     url = rtmp.url('neko-test');
     app = await startApp(['--desktop.screen', '320x240@30', '--capture.broadcast.video_bitrate', '300']);
@@ -140,7 +74,7 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
     // nginx-rtmp writes both media flags into every recording's header: only the tags tell.
     let media = flvMedia({ flags: 0, tags: [] });
     await waitFor('a recording with H.264 and AAC frames', async () => {
-      const recs = await recordings(dir);
+      const recs = await rtmp!.recordings();
       if (recs.length !== 1) return false;
       const bytes = await readFile(path.join(dir, 'rec', recs[0]!.name));
       // nginx creates the file before it writes the header.
@@ -172,9 +106,9 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
     const status = await api(app.url, admin.token).get('/api/room/broadcast').expect(200);
     assert.deepEqual(status.body, { is_active: false });
     await sleep(1000);
-    const settled = await recordings(dir);
+    const settled = await rtmp!.recordings();
     await sleep(1500);
-    assert.deepEqual(await recordings(dir), settled, 'the recording stopped growing and no new stream was published');
+    assert.deepEqual(await rtmp!.recordings(), settled, 'the recording stopped growing and no new stream was published');
   });
 
   test('a server that refuses the connection fails the start with 500 and leaves it inactive', async () => {
@@ -188,13 +122,11 @@ describe('RTMP broadcast against a local nginx-rtmp server', () => {
 
 describe('RTMP broadcast autostart with a custom pipeline', () => {
   let app: App;
-  let dir: string;
-  let rtmp: Rtmp | undefined;
+  let rtmp: RtmpServer | undefined;
   let url: string;
 
   before(async () => {
-    rtmp = await startNginx();
-    dir = rtmp.dir;
+    rtmp = await startRtmpServer();
     url = rtmp.url('auto');
     app = await startApp([
       '--desktop.screen', '320x240@30',
@@ -211,7 +143,7 @@ describe('RTMP broadcast autostart with a custom pipeline', () => {
 
   test('capture.broadcast.url starts the broadcast at startup, through the custom pipeline', async () => {
     await waitFor('the autostarted stream is recorded', async () => {
-      const recs = await recordings(dir);
+      const recs = await rtmp!.recordings();
       return recs.some((r) => r.name.startsWith('auto') && r.size > 5000);
     }, 15_000);
     const res = await api(app.url).post('/api/login').send({ username: 'root', password: 'admin' }).expect(200);
