@@ -9,7 +9,7 @@ APT_PACKAGES=(
   xserver-xorg-core xserver-xorg-video-dummy
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x
-  pulseaudio chromium iproute2 util-linux fonts-dejavu-core
+  pulseaudio chromium iproute2 util-linux fonts-dejavu-core fonts-noto-color-emoji
   nginx libnginx-mod-rtmp
 )
 

@@ -30,8 +30,6 @@ export class ChannelWriter {
   private readonly latest = new Map<string, Uint8Array>();
   private readonly subscription: { unSubscribe(): void };
   private closed = false;
-  /** Plain messages dropped because the channel was backed up. */
-  dropped = 0;
 
   constructor(
     private readonly channel: WritableChannel,
@@ -45,10 +43,7 @@ export class ChannelWriter {
   send(bytes: Uint8Array): boolean {
     if (!this.open) return false;
     const backlog = this.channel.bufferedAmount;
-    if (backlog > 0 && backlog + bytes.length > this.opts.maxBuffered) {
-      this.dropped++;
-      return false;
-    }
+    if (backlog > 0 && backlog + bytes.length > this.opts.maxBuffered) return false;
     return this.write(bytes);
   }
 

@@ -82,6 +82,7 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
       merciful_reconnect: true,
       heartbeat_interval: 10,
       api_token: '',
+      expire_disconnected: 3600000,
       cookie: {
         enabled: false,
         name: 'NEKO_SESSION',
@@ -114,9 +115,12 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
     assert.equal(c.desktop.upload_max_files, 64);
     assert.equal(c.desktop.upload_max_file_size, 512 << 20);
     assert.equal(c.desktop.upload_max_total_size, 1 << 30);
-    assert.equal(c.desktop.server, 'xvfb');
+    assert.equal(c.desktop.server, 'auto');
     assert.equal(c.desktop.window_manager, 'openbox');
-    assert.equal(c.desktop.app, 'xterm');
+    assert.equal(c.desktop.app, 'chromium');
+    assert.equal(c.desktop.home_page, '');
+    assert.equal(c.desktop.app_window_timeout, 30_000);
+    assert.equal(c.desktop.background, 0x2e4057);
     assert.equal(c.desktop.audio, true);
   });
 
