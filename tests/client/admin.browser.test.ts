@@ -8,7 +8,8 @@ import type { App } from '../../server/src/main.js';
 import { api } from '../helpers/api.js';
 import { startApp } from '../helpers/app.js';
 import { launchChromium } from '../helpers/browser.js';
-import { freePort, startRtmpServer, type RtmpServer } from '../helpers/rtmp-server.js';
+import { freePort } from '../helpers/ports.js';
+import { startRtmpServer, type RtmpServer } from '../helpers/rtmp-server.js';
 import { waitFor } from '../helpers/x11.js';
 import { assertControlsInside, assertNoHorizontalScroll, join, neko, PHONE, screenshot, until } from './support.js';
 

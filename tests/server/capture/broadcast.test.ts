@@ -17,7 +17,8 @@ import { flvMedia, parseFlv, TAG_AUDIO, TAG_VIDEO } from '../../helpers/flv.js';
 import { LogLines } from '../../helpers/log-lines.js';
 import { SocketClient } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
-import { freePort, startRtmpServer, type RtmpServer } from '../../helpers/rtmp-server.js';
+import { freePort } from '../../helpers/ports.js';
+import { startRtmpServer, type RtmpServer } from '../../helpers/rtmp-server.js';
 
 const execFileP = promisify(execFile);
 

@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../../server/src/main.js';
 import { rewriteHostCandidate } from '../../../server/src/webrtc/peer.js';
 import { startApp } from '../../helpers/app.js';
 import { restartIce } from '../../helpers/ice.js';
+import { freePort } from '../../helpers/ports.js';
 import { Viewer } from '../../helpers/viewer.js';
 
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-    const { port } = s.address();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-    return port;
-  }
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const candidateLines = (sdp: string) => sdp.split('\r\n').filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2));
 const fields = (candidate: string) => {

@@ -5,6 +5,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../../helpers/ports.js';
+import { FUZZ_SEED, seededRandom } from '../../helpers/prng.js';
 import { SocketClient } from '../../helpers/viewer.js';
 
 /**
@@ -14,28 +16,13 @@ import { SocketClient } from '../../helpers/viewer.js';
  * not as this test runner dying. Replay a run with FUZZ_SEED.
  */
 
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const SEED = FUZZ_SEED;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAX_PAYLOAD = 65536;
 /** A socket the server neither answers nor closes is given up on after this long. */
 const SOCKET_WAIT_MS = 3000;
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(SEED);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
-const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
+const { int, pick, bytes } = seededRandom(SEED);
 
 /** The server as its own process, started the way an operator starts it. */
 class ServerProcess {
@@ -288,20 +275,6 @@ async function loginToken(url: string, username: string): Promise<string> {
   return cookie?.[1] ?? ((await res.json()) as { token: string }).token;
 }
 
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-    const { port } = socket.address();
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-    return port;
-  }
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A STUN binding request (RFC 5389) with the given USERNAME, optionally followed by junk attributes. */
 function stunRequest(username: string, junk = Buffer.alloc(0)): Buffer {

@@ -5,26 +5,13 @@ import type { App } from '../../../server/src/main.js';
 import { api } from '../../helpers/api.js';
 import { channelPing } from '../../helpers/barrier.js';
 import { startApp } from '../../helpers/app.js';
+import { FUZZ_SEED, seededRandom } from '../../helpers/prng.js';
 import { SocketClient, Viewer } from '../../helpers/viewer.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const SEED = FUZZ_SEED;
 const MAX_PAYLOAD = 65536;
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(SEED);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
+const { rand, int, pick } = seededRandom(SEED);
 
 /** Well-formed payloads per client event, the starting points for mutation. */
 const TEMPLATES: Record<string, unknown> = {
