@@ -23,5 +23,18 @@ await build({
   logLevel: 'warning',
 });
 
-await Promise.all(['index.html', 'style.css'].map((f) => copyFile(`${root}${f}`, `${dist}${f}`)));
+// embed.js: a classic script for the pages that embed the viewer; it defines `NekoEmbed`.
+await build({
+  entryPoints: [`${root}src/embed.ts`],
+  outfile: `${dist}embed.js`,
+  bundle: true,
+  format: 'iife',
+  globalName: 'NekoEmbed',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  logLevel: 'warning',
+});
+
+await Promise.all(['index.html', 'style.css', 'embed-example.html'].map((f) => copyFile(`${root}${f}`, `${dist}${f}`)));
 console.log(`client built into ${dist}`);

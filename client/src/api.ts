@@ -50,6 +50,16 @@ export function login(username: string, password: string): Promise<LoginResult> 
   return call<LoginResult>('POST', 'login', undefined, { username, password });
 }
 
+/** A signed share link's token in place of a name and password (our extension). */
+export function loginShare(token: string): Promise<LoginResult> {
+  return call<LoginResult>('POST', 'login/share', undefined, { token });
+}
+
+/** Origins allowed to embed the viewer and drive it over postMessage (our extension). */
+export function embedPolicy(): Promise<{ origins: string[] }> {
+  return call<{ origins: string[] }>('GET', 'embed');
+}
+
 export async function logout(token: string | undefined): Promise<void> {
   await call<unknown>('POST', 'logout', token);
 }

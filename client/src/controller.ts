@@ -105,9 +105,14 @@ export class Controller {
 
   // ---- session ----
 
-  /** Starts from the URL (`?usr=&pwd=`), a stored token, or the login form. */
+  /** Starts from the URL (`?share=`, `?usr=&pwd=`), a stored token, or the login form. */
   boot(): void {
-    const { username, password } = this.store.params;
+    const { username, password, share } = this.store.params;
+    if (share !== null) {
+      forgetShareInAddress();
+      void this.loginShare(share);
+      return;
+    }
     if (username !== null && password !== null) {
       void this.login(username, password, false);
       return;
@@ -134,6 +139,27 @@ export class Controller {
       this.startSession();
     } catch (err) {
       store.loginError.value = errorText(err);
+    } finally {
+      store.loginBusy.value = false;
+    }
+  }
+
+  /** Logs in with a share link's token; the session lives in this tab only. */
+  async loginShare(token: string): Promise<boolean> {
+    const store = this.store;
+    store.loginBusy.value = true;
+    store.loginError.value = '';
+    try {
+      const session = await api.loginShare(token);
+      this.token = session.token;
+      store.remember.value = false;
+      this.saveToken(session.token ?? '', false);
+      this.startSession();
+      return true;
+    } catch (err) {
+      const refused = err instanceof api.ApiRequestError && err.status >= 400 && err.status < 500;
+      store.loginError.value = refused ? `${t('login.shareRefused')} (${errorText(err)})` : errorText(err);
+      return false;
     } finally {
       store.loginBusy.value = false;
     }
@@ -260,7 +286,12 @@ export class Controller {
       if (msg.id !== r.sessionId && store.chatSound.value && !seen) chime();
     });
     window.addEventListener('online', () => this.socket.retryNow());
+    // Read only when the page gains focus, never from a key handler: a permission prompt
+    // opened there would swallow the keys that follow (worst inside an iframe).
     window.addEventListener('focus', () => this.pushClipboard());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.pushClipboard();
+    });
     document.addEventListener('fullscreenchange', () => {
       const full = document.fullscreenElement !== null;
       store.fullscreen.value = full;
@@ -572,6 +603,11 @@ export class Controller {
     }
   }
 
+  /** Asks for the stream `video` of the server's list, or `auto` for the server's choice. */
+  setQuality(video: string): boolean {
+    return this.socket.send('signal/video', video === 'auto' ? { auto: true } : { selector: { type: 'exact', id: video } });
+  }
+
   requestControl(): void {
     if (this.socket.send('control/request') && this.store.room.value.hostId !== null) this.store.dispatch({ type: 'requested' });
   }
@@ -703,7 +739,7 @@ export class Controller {
     if (!sample) return;
     const previous = this.lastStats;
     this.lastStats = sample;
-    if (this.store.statsOpen.peek()) this.store.stats.value = deriveStats(previous, sample, this.store.rttMs.peek());
+    if (this.store.statsOpen.peek() || this.store.statsFeed.peek()) this.store.stats.value = deriveStats(previous, sample, this.store.rttMs.peek());
   }
 
   setScreen(size: ScreenSize): void {
@@ -890,6 +926,13 @@ export class Controller {
   get framesDecoded(): number {
     return Math.max(this.video?.getVideoPlaybackQuality().totalVideoFrames ?? 0, this.viewer.framesDecoded);
   }
+}
+
+/** A share token in the address bar would travel on with a copied link or a screenshot. */
+function forgetShareInAddress(): void {
+  const url = new URL(location.href);
+  url.searchParams.delete('share');
+  history.replaceState(history.state, '', url);
 }
 
 interface KeyboardLock {

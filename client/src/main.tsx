@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { Controller } from './controller.js';
+import { EmbedBridge } from './embed-api.js';
 import { lang, pickLang } from './i18n/index.js';
 import { parseParams } from './params.js';
 import { loadPrefs } from './prefs.js';
@@ -89,4 +90,5 @@ Object.defineProperty(window, '__neko', {
   }),
 });
 
+EmbedBridge.start(ctl);
 ctl.boot();

@@ -19,6 +19,8 @@ export interface ViewerParams {
   muteChat: boolean | null;
   /** `?lang=de`. */
   lang: string | null;
+  /** `?share=<token>`: log in with a signed share link, no password. */
+  share: string | null;
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on', '']);
@@ -52,5 +54,6 @@ export function parseParams(params: URLSearchParams): ViewerParams {
     showSide: flag(params, 'show_side'),
     muteChat: flag(params, 'mute_chat'),
     lang: params.get('lang')?.trim().toLowerCase() || null,
+    share: params.get('share')?.trim() || null,
   };
 }

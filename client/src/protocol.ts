@@ -166,6 +166,7 @@ export interface ClientEvents {
   'send/unicast': { receiver: string; subject: string; body: unknown };
   'filetransfer/update': undefined;
   'chat/message': { text: string };
+  'signal/video': { selector?: { type: 'exact' | 'nearest'; id: string }; auto?: boolean };
 }
 
 export type ServerEvent = keyof ServerEvents;

@@ -94,6 +94,10 @@ export function createStore(params: ViewerParams, prefs: Prefs, touch = false) {
     chatSound: signal(params.muteChat === null ? prefs.chatSound : !params.muteChat),
 
     panelOpen: signal(params.showSide ?? false),
+    /** The bar and side panel are shown: off with `?embed=1`/`?cast=1`, switchable by the embedding page. */
+    controls: signal(!params.embed && !params.cast),
+    /** The embedding page listens for stats: they are computed even with the overlay closed. */
+    statsFeed: signal(false),
     panelTab: signal('people'),
     /** Last chat line seen with the chat tab open. */
     seenChatSeq: signal(0),

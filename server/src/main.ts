@@ -12,6 +12,9 @@ import { mountControlRoutes } from './api/control-routes.js';
 import { mountRoomSettingsRoutes } from './api/room-settings-routes.js';
 import { mountMembersRoutes } from './api/members-routes.js';
 import { mountSessionsRoutes } from './api/sessions-routes.js';
+import { mountSharesRoutes } from './api/shares-routes.js';
+import { mountEmbedRoutes } from './api/embed-routes.js';
+import { ShareService } from './shares/shares.js';
 import { Capture } from './capture/capture.js';
 import { Broadcast } from './capture/broadcast.js';
 import { mountBroadcastRoutes } from './api/broadcast-routes.js';
@@ -102,6 +105,8 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       const expiry = new SessionExpiry({ sessions, ttlMs: config.session.expire_disconnected, logger: log('sessions') });
       closers.push(() => expiry.close());
     }
+    const shares = await ShareService.open({ key: config.share.key, dir: config.share.dir, sessions, logger: log('shares') });
+    closers.push(() => shares.close());
     const profileEffects = new ProfileEffects({ sessions, logger: log('sessions') });
     closers.push(() => profileEffects.close());
     const control = new ControlPolicy(sessions, log('control'));
@@ -307,10 +312,26 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
     mountAuthRoutes(router, { sessions, members, cookie, auth, maxBody: config.server.max_body, loginLimit: loginLimit.middleware() });
     mountGeneralRoutes(router, { sessions, auth, metrics });
     mountBatchRoutes(router, { maxBody: config.server.max_body, logger: log('batch') });
-    mountRoomSettingsRoutes(router, { sessions, settings: roomSettings, auth, maxBody: config.server.max_body });
+    mountRoomSettingsRoutes(router, {
+      sessions,
+      settings: roomSettings,
+      auth,
+      maxBody: config.server.max_body,
+      lockedFor: (session) => shares.lockedSettings(session.id),
+    });
     mountControlRoutes(router, { sessions, control, auth });
     mountMembersRoutes(router, { sessions, members, auth, maxBody: config.server.max_body, logger: log('members') });
     mountSessionsRoutes(router, { sessions, auth, logger: log('sessions') });
+    mountSharesRoutes(router, {
+      shares,
+      sessions,
+      cookie,
+      auth,
+      maxBody: config.server.max_body,
+      pathPrefix: config.server.path_prefix,
+      loginLimit: loginLimit.middleware(),
+    });
+    mountEmbedRoutes(router, config.embed.origins);
     plugins.mount(router, auth, config.server.max_body);
     mountBroadcastRoutes(router, { broadcast, auth, maxBody: config.server.max_body });
     mountDesktopRoutes(router, {
@@ -339,6 +360,7 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       proxy: config.server.proxy,
       metrics,
       tls: config.server.cert && config.server.key ? { cert: config.server.cert, key: config.server.key } : null,
+      embedOrigins: config.embed.origins,
     });
     closers.push(() => http.close());
     // Closers run in reverse: upgraded WebSocket connections would keep http.close() waiting.

@@ -7,7 +7,7 @@ const parse = (q: string) => parseParams(new URLSearchParams(q));
 
 describe('embed parameters', () => {
   it('reads every parameter neko\'s viewer takes', () => {
-    assert.deepEqual(parse('usr=ann&pwd=s3cret&embed=1&cast=true&volume=25&scroll=40&show_side=0&mute_chat=yes&lang=DE'), {
+    assert.deepEqual(parse('usr=ann&pwd=s3cret&embed=1&cast=true&volume=25&scroll=40&show_side=0&mute_chat=yes&lang=DE&share=tok'), {
       username: 'ann',
       password: 's3cret',
       embed: true,
@@ -17,6 +17,7 @@ describe('embed parameters', () => {
       showSide: false,
       muteChat: true,
       lang: 'de',
+      share: 'tok',
     });
   });
 

@@ -10,6 +10,7 @@ export const de: Catalogue = {
   'login.remember': 'Auf diesem Gerät angemeldet bleiben',
   'login.submit': 'Anmelden',
   'login.busy': 'Anmeldung läuft…',
+  'login.shareRefused': 'Dieser Freigabelink wurde abgelehnt: Er ist vielleicht abgelaufen oder widerrufen. Bitte um einen neuen.',
   'login.resume': 'Diese Sitzung hier fortsetzen',
   'login.language': 'Sprache',
 

@@ -9,6 +9,7 @@ export const en = {
   'login.remember': 'Remember me on this device',
   'login.submit': 'Log in',
   'login.busy': 'Logging in…',
+  'login.shareRefused': 'This share link was refused: it may have expired or been revoked. Ask for a new one.',
   'login.resume': 'Continue this session here',
   'login.language': 'Language',
 

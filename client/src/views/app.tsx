@@ -14,7 +14,7 @@ import { TopBar } from './topbar.js';
 function Room() {
   const { store, ctl } = useApp();
   const root = useRef<HTMLDivElement>(null);
-  const chrome = !store.params.embed && !store.params.cast;
+  const chrome = store.controls.value;
   useEffect(() => {
     ctl.setRoot(root.current);
     return () => ctl.setRoot(null);

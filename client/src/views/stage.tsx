@@ -32,10 +32,21 @@ export function Stage() {
     ctl.uploadDrop(Array.from(ev.dataTransfer!.files), { x: ev.clientX, y: ev.clientY });
   };
 
+  // Keys go where focus is: a click on the stage or a button drawn over it leaves focus on
+  // the stage (a focused button would take Space and Enter, and when it goes away with its
+  // overlay focus would fall to the page, which is the host page's when embedded).
+  const keepFocus = (ev: MouseEvent) => {
+    const target = ev.target instanceof Element ? ev.target : null;
+    if (target?.closest('input, textarea, select, [contenteditable]')) return;
+    if (target?.closest('button, a')) ev.preventDefault();
+    if (document.activeElement !== stage.current) stage.current?.focus({ preventScroll: true });
+  };
+
   return (
     <main
       id="stage"
       ref={stage}
+      onMouseDown={keepFocus}
       class={`stage ${store.isHost.value ? 'hosting' : ''} ${cast ? 'cast' : ''}`}
       tabIndex={0}
       aria-label={t('stage.label')}

@@ -4,6 +4,7 @@ import { badRequest, forbidden } from '../errors.js';
 import type { MemberProvider } from '../members/types.js';
 import { LIMITS, checkProfileLimits, pickProfile } from '../members/types.js';
 import { API_SESSION_ID, type SessionManager } from '../sessions/manager.js';
+import type { Session } from '../sessions/session.js';
 import { sessionOf } from './auth.js';
 import { expiredCookie, sessionCookie, type SessionCookieOptions } from './cookie.js';
 import { readJson, sendJson } from '../request/http-util.js';
@@ -29,6 +30,17 @@ function credentials(body: unknown): { username: string; password: string } {
   return { username: o.username, password: o.password };
 }
 
+/** The answer of a successful login: the token in a cookie or in the body (contract §1.3). */
+export function answerLogin(ctx: Context, session: Session, cookie: SessionCookieOptions): void {
+  const data = session.data();
+  if (cookie.enabled) {
+    ctx.append('Set-Cookie', sessionCookie(cookie, session.token));
+    sendJson(ctx, 200, data);
+  } else {
+    sendJson(ctx, 200, { id: data.id, token: session.token, profile: data.profile, state: data.state });
+  }
+}
+
 /** Login, logout, whoami and profile (contract §1.3). */
 export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
   const { sessions, members, cookie, auth } = opts;
@@ -38,14 +50,7 @@ export function mountAuthRoutes(router: Router, opts: AuthRoutesOptions): void {
     const { username, password } = credentials(await readJson(ctx, opts.maxBody));
     const member = await members.authenticate(username, password);
     if (sessions.settings.locked_logins && !member.profile.is_admin) throw forbidden('logins are locked');
-    const session = sessions.create(member.id, member.profile);
-    const data = session.data();
-    if (cookie.enabled) {
-      ctx.append('Set-Cookie', sessionCookie(cookie, session.token));
-      sendJson(ctx, 200, data);
-    } else {
-      sendJson(ctx, 200, { id: data.id, token: session.token, profile: data.profile, state: data.state });
-    }
+    answerLogin(ctx, sessions.create(member.id, member.profile), cookie);
   });
 
   router.post('/api/logout', auth, async (ctx: Context) => {

@@ -7,6 +7,8 @@ export interface SessionCookieOptions {
   http_only: boolean;
   domain: string;
   path: string;
+  /** CHIPS: browsers only accept it with Secure. */
+  partitioned?: boolean;
 }
 
 function attributes(opts: SessionCookieOptions, expires: Date): string[] {
@@ -14,6 +16,7 @@ function attributes(opts: SessionCookieOptions, expires: Date): string[] {
   if (opts.domain) parts.push(`Domain=${opts.domain}`);
   if (opts.path) parts.push(`Path=${opts.path}`);
   if (opts.secure) parts.push('Secure', 'SameSite=None');
+  if (opts.secure && opts.partitioned) parts.push('Partitioned');
   if (opts.http_only) parts.push('HttpOnly');
   return parts;
 }

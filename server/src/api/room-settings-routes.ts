@@ -1,8 +1,10 @@
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { badRequest } from '../errors.js';
+import { badRequest, forbidden } from '../errors.js';
 import type { SessionManager } from '../sessions/manager.js';
+import type { Session } from '../sessions/session.js';
 import type { SettingsEffects, SettingsPatch } from '../sessions/settings-effects.js';
+import { lockedChange } from '../shares/locked-settings.js';
 import { requireAdmin, sessionOf } from './auth.js';
 import { noContent, readJson, sendJson } from '../request/http-util.js';
 
@@ -12,6 +14,8 @@ export interface RoomSettingsRoutesOptions {
   /** The §1.2 session guard, built once in main. */
   auth: Middleware;
   maxBody: number;
+  /** Extension: room settings keys a session may not change (share links' `locked_settings`). */
+  lockedFor?: (session: Session) => readonly string[];
 }
 
 const FLAGS = [
@@ -74,7 +78,10 @@ export function mountRoomSettingsRoutes(router: Router, opts: RoomSettingsRoutes
 
   router.post('/api/room/settings', auth, requireAdmin, async (ctx: Context) => {
     const patch = parseSettingsPatch(await readJson(ctx, opts.maxBody));
-    opts.settings.update(patch, sessionOf(ctx));
+    const session = sessionOf(ctx);
+    const locked = lockedChange(opts.lockedFor?.(session) ?? [], patch, sessions.settings);
+    if (locked !== null) throw forbidden(`room setting ${locked} is locked for this session`);
+    opts.settings.update(patch, session);
     noContent(ctx);
   });
 }

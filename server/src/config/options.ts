@@ -95,6 +95,25 @@ const colour: Codec<number | null> = {
   },
 };
 
+/**
+ * Embedding origins for CSP frame-ancestors: `'self'`, `'none'` (quotes optional), `*`, or
+ * origins like `https://app.example` or `https://*.example`; no paths, which CSP would ignore.
+ */
+const frameOrigins: Codec<string[]> = {
+  hint: stringList.hint,
+  parse(raw, ctx) {
+    const list = stringList.parse(raw, ctx).map((s) => (/^'?(self|none)'?$/i.test(s) ? `'${s.replace(/'/g, '').toLowerCase()}'` : s));
+    for (const s of list) {
+      if (s === "'self'" || s === "'none'" || s === '*') continue;
+      if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(s) && !/^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(s)) {
+        throw new InvalidValue(`${JSON.stringify(s)} is not an origin like https://app.example, 'self', 'none' or *`);
+      }
+    }
+    if (list.includes("'none'") && list.length > 1) throw new InvalidValue("'none' cannot be combined with other origins");
+    return list.length === 0 ? ["'self'"] : list;
+  },
+};
+
 const port = int(0, 65535);
 const positive = int(1);
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'panic', 'disabled'] as const;
@@ -151,6 +170,10 @@ export const OPTIONS = [
   opt('session.cookie.http_only', bool, true, 'mark the cookie HttpOnly'),
   opt('session.cookie.domain', text, '', 'cookie Domain attribute (empty: omitted)'),
   opt('session.cookie.path', text, '', 'cookie Path attribute (empty: omitted)'),
+  opt('session.cookie.partitioned', bool, false, 'extension: mark the cookie Partitioned (CHIPS), which browsers blocking third-party cookies need to keep it inside a cross-site iframe; only with secure'),
+  opt('share.key', text, '', 'extension: Ed25519 private key (PKCS#8 PEM text or file) that signs share links (empty: the one kept in share.dir)'),
+  opt('share.dir', text, '', 'extension: state folder for share links: the generated signing key (share-key.pem, mode 0600) and the registry of links, uses left and revocations (shares.json); empty: memory only, links die with the process'),
+  opt('embed.origins', frameOrigins, ["'self'"], "extension: origins allowed to embed the viewer in a frame (CSP frame-ancestors, X-Frame-Options) and to drive it with postMessage: 'self', 'none', * or origins like https://app.example"),
 
   // 11.3 Member
   opt('member.provider', oneOf(['multiuser', 'file', 'object', 'noauth']), 'multiuser', 'member provider'),

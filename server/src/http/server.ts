@@ -14,6 +14,7 @@ import { cors } from '../request/cors.js';
 import { sendJson } from '../request/http-util.js';
 import { endWithError } from '../request/raw-response.js';
 import { serveStatic } from './static.js';
+import { frameHeaders } from './frame-policy.js';
 import type { WebSocketGateway } from '../websocket/gateway.js';
 
 export interface HttpServerOptions {
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   metrics?: Metrics | null;
   /** PEM files; both set = HTTPS. */
   tls?: { cert: string; key: string } | null;
+  /** embed.origins: who may frame the viewer's pages (default: same origin only). */
+  embedOrigins?: string[];
 }
 
 function parseBind(bind: string): { host: string; port: number } {
@@ -144,7 +147,7 @@ export class HttpServer {
     app.use(errorMapper(opts.logger));
     app.use(opts.router.routes());
     app.use(opts.router.allowedMethods());
-    if (opts.staticDir) app.use(serveStatic(opts.staticDir));
+    if (opts.staticDir) app.use(serveStatic(opts.staticDir, frameHeaders(opts.embedOrigins ?? [])));
     const handle = app.callback();
 
     const prefix = normalizePrefix(opts.pathPrefix);

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Context, Next } from 'koa';
+import type { FrameHeaders } from './frame-policy.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -16,8 +17,11 @@ const TYPES: Record<string, string> = {
   '.yaml': 'application/yaml',
 };
 
-/** Serves files from `root` for GET/HEAD outside `/api`; never anything above `root`. */
-export function serveStatic(root: string) {
+/**
+ * Serves files from `root` for GET/HEAD outside `/api`; never anything above `root`. HTML
+ * pages carry `frame`, the embedding policy (scripts and images are not framed themselves).
+ */
+export function serveStatic(root: string, frame?: FrameHeaders) {
   const base = resolve(root);
   return async (ctx: Context, next: Next): Promise<void> => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.path.startsWith('/api/')) return next();
@@ -36,6 +40,7 @@ export function serveStatic(root: string) {
     ctx.type = TYPES[extname(file)] ?? 'application/octet-stream';
     ctx.length = info.size;
     ctx.set('Cache-Control', 'no-cache');
+    if (frame && extname(file) === '.html') ctx.set({ ...frame });
     ctx.body = ctx.method === 'HEAD' ? null : createReadStream(file);
   };
 }

@@ -91,6 +91,7 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
         http_only: true,
         domain: '',
         path: '',
+        partitioned: false,
       },
     });
   });
