@@ -147,6 +147,55 @@ describe('share link routes', () => {
     }
   });
 
+  test('locked_settings: validated at creation, listed, and refused to the sessions the link made', async () => {
+    for (const [bad, message] of [
+      [{ locked_settings: 'private_mode' }, 'locked_settings must be a list of at most 32 room settings keys'],
+      [{ locked_settings: [1] }, 'locked_settings must be a list of at most 32 room settings keys'],
+      [{ locked_settings: ['private_mode', 'screen_size'] }, 'locked_settings: unknown room setting "screen_size"; use private_mode, locked_logins, locked_controls, control_protection, implicit_hosting, inactive_cursors, merciful_reconnect, heartbeat_interval, plugins or plugins.<key>'],
+      [{ locked_settings: ['plugins.'] }, 'locked_settings: unknown room setting "plugins."; use private_mode, locked_logins, locked_controls, control_protection, implicit_hosting, inactive_cursors, merciful_reconnect, heartbeat_interval, plugins or plugins.<key>'],
+      [{ locked_settings: Array.from({ length: 33 }, (_, i) => `plugins.p${i}`) }, 'locked_settings must be a list of at most 32 room settings keys'],
+      [{ scope: 'control', locked_settings: ['private_mode'] }, 'locked_settings only applies to admin scope links'],
+    ] as const) {
+      const body = { scope: 'admin', name: 'x', expires_in: 60, ...bad };
+      assert.deepEqual((await api(app.url, admin.token).post('/api/shares').send(body).expect(400)).body, { code: 400, message });
+    }
+    // An empty list locks nothing and is not shown.
+    const plain = (await share({ scope: 'view', name: 'plain', expires_in: 600, locked_settings: [] })) as unknown as Record<string, unknown>;
+    assert.equal(plain.locked_settings, undefined);
+
+    const locked = ['private_mode', 'plugins.chat.enabled', 'private_mode'];
+    const created = (await share({ scope: 'admin', name: 'cohost', expires_in: 600, locked_settings: locked })) as Share & Record<string, unknown>;
+    assert.deepEqual(created.locked_settings, ['private_mode', 'plugins.chat.enabled']);
+    const list = (await api(app.url, admin.token).get('/api/shares').expect(200)).body as Array<Record<string, unknown>>;
+    assert.deepEqual(list.find((s) => s.id === created.id)?.locked_settings, ['private_mode', 'plugins.chat.enabled']);
+
+    const cohost = (await shareLogin(created.token).expect(200)).body as LoggedIn;
+    const settings = (await api(app.url, cohost.token).get('/api/room/settings').expect(200)).body as Record<string, unknown>;
+    const changeAs = (token: string, body: Record<string, unknown>) => api(app.url, token).post('/api/room/settings').send(body);
+    assert.deepEqual((await changeAs(cohost.token, { private_mode: !settings.private_mode }).expect(403)).body, {
+      code: 403,
+      message: 'room setting private_mode is locked for this session',
+    });
+    assert.deepEqual((await changeAs(cohost.token, { plugins: { 'chat.enabled': false } }).expect(403)).body, {
+      code: 403,
+      message: 'room setting plugins.chat.enabled is locked for this session',
+    });
+    // Clearing the plugin map would change the locked plugin key once it is set.
+    await changeAs(admin.token, { plugins: { 'chat.enabled': true } }).expect(204);
+    await changeAs(cohost.token, { plugins: null }).expect(403);
+    // A refused update applies nothing, not even its unlocked keys.
+    await changeAs(cohost.token, { implicit_hosting: !settings.implicit_hosting, private_mode: !settings.private_mode }).expect(403);
+    assert.equal(app.sessions.settings.implicit_hosting, settings.implicit_hosting);
+    assert.equal(app.sessions.settings.private_mode, settings.private_mode);
+    // Unlocked keys, and the whole settings object posted back unchanged, go through.
+    await changeAs(cohost.token, { implicit_hosting: !settings.implicit_hosting, plugins: { 'file.enabled': true } }).expect(204);
+    assert.equal(app.sessions.settings.implicit_hosting, !settings.implicit_hosting);
+    await changeAs(cohost.token, { ...app.sessions.settings }).expect(204);
+    // The lock binds the link's sessions only: a password admin still changes it.
+    await changeAs(admin.token, { private_mode: !settings.private_mode }).expect(204);
+    await changeAs(admin.token, { private_mode: settings.private_mode, implicit_hosting: settings.implicit_hosting, plugins: null }).expect(204);
+  });
+
   test('the viewer page opened with ?share= is served; tokens never reach the logs', async () => {
     const created = await share({ scope: 'view', name: 'page', expires_in: 600 });
     const page = await fetch(`${app.url}/?share=${created.token}`);
@@ -161,6 +210,7 @@ describe('share link routes', () => {
   test('links, uses left and revocations survive a restart (same generated key)', async () => {
     const limited = await share({ scope: 'view', name: 'twice', expires_in: 600, uses: 2 });
     const revoked = await share({ scope: 'view', name: 'gone', expires_in: 600 });
+    const locked = await share({ scope: 'admin', name: 'cohost', expires_in: 600, locked_settings: ['locked_logins'] });
     await shareLogin(limited.token).expect(200);
     await api(app.url, admin.token).delete(`/api/shares/${revoked.id}`).expect(204);
     await app.close();
@@ -169,6 +219,10 @@ describe('share link routes', () => {
     assert.deepEqual((await shareLogin(revoked.token).expect(401)).body, { code: 401, message: 'share link was revoked' });
     await shareLogin(limited.token).expect(200);
     assert.deepEqual((await shareLogin(limited.token).expect(401)).body, { code: 401, message: 'share link has no uses left' });
+    const list = (await api(app.url, admin.token).get('/api/shares').expect(200)).body as Array<Record<string, unknown>>;
+    assert.deepEqual(list.find((s) => s.id === locked.id)?.locked_settings, ['locked_logins']);
+    const cohost = (await shareLogin(locked.token).expect(200)).body as LoggedIn;
+    await api(app.url, cohost.token).post('/api/room/settings').send({ locked_logins: !app.sessions.settings.locked_logins }).expect(403);
     const text = Buffer.concat(logs).toString();
     for (const token of minted) assert.ok(!text.includes(token), 'a share token was written to the log');
   });
