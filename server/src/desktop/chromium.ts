@@ -64,14 +64,14 @@ const FLAGS = [
 export async function chromiumLaunch(opts: ChromiumOptions): Promise<Launch> {
   const logger = opts.logger;
   const home = opts.runAs?.home ?? homedir();
-  const dataDir = join(home, '.config', 'neko');
-  const profile = join(dataDir, `chromium-${opts.display.replace(/^:/, '').replace(/[^0-9A-Za-z.]/g, '_')}`);
+  const profile = join(home, '.config', 'neko', `chromium-${opts.display.replace(/^:/, '').replace(/[^0-9A-Za-z.]/g, '_')}`);
   const downloadDir = resolve(opts.downloadDir);
 
   await prepareDownloads(downloadDir, opts.runAs, logger);
   let homePage = opts.homePage;
   if (!homePage) {
-    const page = join(dataDir, 'welcome.html');
+    // In the profile: servers on other displays may have other download folders to show.
+    const page = join(profile, 'welcome.html');
     await writeAsUser(page, welcomePage(downloadDir), opts.runAs);
     homePage = pathToFileURL(page).href;
   }

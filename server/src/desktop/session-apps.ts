@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { RunAs } from '../process/spawn.js';
 import { SupervisedProcess, type ProcessState } from '../process/supervisor.js';
 import { waitForAppWindow } from './app-window.js';
+import { waitForWindowManager } from './window-manager-ready.js';
 
 /** A program to start: an executable (looked up on PATH) and its arguments. */
 export interface Launch {
@@ -41,6 +42,9 @@ export interface SessionAppsOptions {
 
 type WindowState = 'waiting' | 'shown' | 'no_window';
 
+/** A window manager that sets no WM_STATE (or hangs) does not hold the app back longer than this. */
+const WM_READY_TIMEOUT_MS = 5000;
+
 /**
  * The programs that make up the visible desktop: a window manager and one application,
  * each supervised. They die with the X server and come back through the supervisor's
@@ -54,6 +58,10 @@ export class SessionApps {
   private waiting: AbortController | null = null;
   private windowWait: Promise<void> = Promise.resolve();
   private readonly events = new EventEmitter<{ window: [] }>();
+  /** Ends the waits for the window manager when the apps close. */
+  private readonly closed = new AbortController();
+  private starting = true;
+  private appStartedAt = 0;
 
   private constructor(
     private readonly procs: Map<string, SupervisedProcess>,
@@ -64,7 +72,6 @@ export class SessionApps {
     const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: opts.display };
     if (opts.pulseServer) env.PULSE_SERVER = opts.pulseServer;
     const procs = new Map<string, SupervisedProcess>();
-    // Window manager first, so the application's window is managed from the start.
     for (const [name, launch] of [
       ['window_manager', opts.windowManager],
       ['app', opts.app],
@@ -76,15 +83,29 @@ export class SessionApps {
       );
     }
     const apps = new SessionApps(procs, opts);
+    const wm = procs.get('window_manager');
     const app = procs.get('app');
-    app?.on('started', (pid) => apps.awaitWindow(pid));
+    wm?.on('started', () => apps.windowManagerRestarted());
+    app?.on('started', (pid) => {
+      apps.appStartedAt = Date.now();
+      apps.awaitWindow(pid);
+    });
     app?.on('exited', () => apps.waiting?.abort());
     try {
-      for (const proc of procs.values()) await proc.start();
-      await apps.windowWait;
+      // The window manager first, and managing windows, so the app's window is managed from the start.
+      if (wm) {
+        await wm.start();
+        await apps.windowManagerReady();
+      }
+      if (app) {
+        await app.start();
+        await apps.windowWait;
+      }
     } catch (err) {
       await apps.close();
       throw err;
+    } finally {
+      apps.starting = false;
     }
     return apps;
   }
@@ -104,9 +125,38 @@ export class SessionApps {
   }
 
   close(): Promise<void> {
+    this.closed.abort();
     this.waiting?.abort();
     this.closing ??= Promise.all([...this.procs.values()].map((p) => p.close())).then(() => undefined);
     return this.closing;
+  }
+
+  /** Resolves with the time the window manager was seen managing windows (0: it was not, in time). */
+  private async windowManagerReady(): Promise<number> {
+    const { display, logger } = this.opts;
+    const ready = await waitForWindowManager({ display, timeoutMs: WM_READY_TIMEOUT_MS, signal: this.closed.signal }).catch(
+      (err: unknown) => {
+        logger.debug({ err }, 'window manager not probed');
+        return false;
+      },
+    );
+    if (!ready && !this.closed.signal.aborted) logger.warn('the window manager manages no window yet; starting the app anyway');
+    return ready ? Date.now() : 0;
+  }
+
+  /**
+   * After an X server restart the window manager and the app come back together, and the
+   * app's window may be mapped while the window manager is starting, and dropped. An app
+   * that started before the window manager was ready and shows no window yet is restarted.
+   */
+  private windowManagerRestarted(): void {
+    if (this.starting) return;
+    void this.windowManagerReady().then((readyAt) => {
+      const app = this.procs.get('app');
+      if (!readyAt || !app || app.state !== 'running' || this.window === 'shown' || this.appStartedAt >= readyAt) return;
+      this.opts.logger.info('window manager restarted: restarting the app, whose window it may have missed');
+      app.kill('SIGTERM');
+    });
   }
 
   private awaitWindow(pid: number): void {

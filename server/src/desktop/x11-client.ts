@@ -27,6 +27,13 @@ export interface Image {
 }
 
 
+/** Atoms 1..68 are fixed by the protocol; every other id is the server's choice. */
+const LAST_PREDEFINED_ATOM = 68;
+
+function predefinedOnly(atoms: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(atoms).filter(([, id]) => id <= LAST_PREDEFINED_ATOM));
+}
+
 export interface X11ClientEvents {
   /** Every X event received (the connection gets MappingNotify without asking). */
   event: [x11.XEvent];
@@ -57,6 +64,11 @@ export class X11Client extends EventEmitter<X11ClientEvents> {
     private readonly logger: Logger | undefined,
   ) {
     super();
+    // The package caches interned atoms in one object shared by all its connections: without
+    // a cache of our own, a connection would reuse the ids another X server (or this one
+    // before a restart) gave out, and ask for properties under the wrong names.
+    raw.atoms = predefinedOnly(raw.atoms);
+    raw.atom_names = Object.fromEntries(Object.entries(raw.atoms).map(([name, id]) => [id, name]));
     raw.on('event', (ev: x11.XEvent) => this.emit('event', ev));
     raw.stream?.once('close', () => this.markClosed());
   }

@@ -63,6 +63,8 @@ declare module 'x11' {
       target?: number;
       property?: number;
       time?: number;
+      /** PropertyNotify: the property that changed. */
+      atom?: number;
       /** ClientMessage: its type atom and 5 (format 32) data items. */
       message_type?: number;
       format?: number;
@@ -198,6 +200,9 @@ declare module 'x11' {
 
     interface Client extends EventEmitter {
       display: Display;
+      /** The package's cache of interned atoms, name → id and id → name. */
+      atoms: Record<string, number>;
+      atom_names: Record<number, string>;
       /** The socket; present once the connection is established. */
       stream?: { destroy(): void; once(event: 'close', listener: () => void): unknown };
       AllocID(): number;
@@ -260,6 +265,7 @@ declare module 'x11' {
       /** Repaints the area with the window background; width/height 0 mean "to the edge". */
       ClearArea(wid: number, x: number, y: number, width: number, height: number, exposures: number): void;
       MapWindow(wid: number): void;
+      UnmapWindow(wid: number): void;
       DestroyWindow(wid: number): void;
       /** `revertTo`: 0 None, 1 PointerRoot, 2 Parent. */
       SetInputFocus(wid: number, revertTo: number): void;

@@ -126,6 +126,7 @@ describe('process: no orphans', () => {
   // Away from the numbers other tests and servers on this machine start from.
   const firstDisplay = 2000 + Math.floor(Math.random() * 3000);
   const flags = [
+    '--desktop.server', 'xvfb',
     '--desktop.window_manager', 'openbox',
     '--desktop.app', 'xterm',
     '--desktop.first_display', String(firstDisplay),
