@@ -128,7 +128,8 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       audio: config.desktop.audio,
       user: desktopUser,
       firstDisplay: config.desktop.first_display,
-      logger: log('desktop'),
+      // Desktop names its own module (and its parts'); a child here would repeat the key.
+      logger,
     });
     closers.push(() => desktop.close());
     const touch = new TouchEmulator(desktop.input);
