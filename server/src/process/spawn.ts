@@ -84,6 +84,9 @@ const SERVER_USER_ONLY = [
 function asUser(options: cp.SpawnOptions, runAs: RunAs): cp.SpawnOptions {
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   for (const name of SERVER_USER_ONLY) delete env[name];
+  // The server's configuration may hold passwords, the API token and the share key (Docker
+  // passes all of it as NEKO_*); whoever controls the desktop could read the app's environment.
+  for (const name of Object.keys(env)) if (name.startsWith('NEKO_')) delete env[name];
   return {
     ...options,
     uid: runAs.uid,

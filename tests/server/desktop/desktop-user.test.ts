@@ -98,6 +98,8 @@ exec sleep 86398
       `state=${stateDir}/probe`,
       `repository=${ROOT}neko-probe`,
     ];
+    // As Docker passes configuration: the app must not inherit it (startApp's config ignores it).
+    process.env.NEKO_MEMBER_MULTIUSER_ADMIN_PASSWORD = 'not-for-the-desktop';
     app = await startApp([
       '--desktop.window_manager', 'openbox',
       '--desktop.app', `${probe} ${report} ${targets.join(' ')}`,
@@ -109,6 +111,7 @@ exec sleep 86398
 
   after(async () => {
     await app?.close();
+    delete process.env.NEKO_MEMBER_MULTIUSER_ADMIN_PASSWORD;
     rmSync(dir, { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
   });
@@ -132,6 +135,8 @@ exec sleep 86398
     assert.deepEqual(/^Uid:\s+(.*)$/m.exec(status)![1]!.split(/\s+/).map(Number), [user.uid, user.uid, user.uid, user.uid], 'every uid of the app');
     assert.deepEqual(/^Gid:\s+(.*)$/m.exec(status)![1]!.split(/\s+/).map(Number), [user.gid, user.gid, user.gid, user.gid], 'every gid of the app');
     assert.equal(/^Groups:[ \t]*(.*)$/m.exec(status)![1]!.trim(), '', 'no supplementary groups (root has none to pass on)');
+    const environ = readFileSync(`/proc/${result.pid}/environ`, 'latin1').split('\0');
+    assert.deepEqual(environ.filter((v) => v.startsWith('NEKO_')), [], 'no server configuration in the app environment');
     const openbox = descendants().filter((p) => p.comm === 'openbox');
     assert.equal(openbox.length, 1);
     assert.equal(openbox[0]!.uid, user.uid, 'the window manager runs as the desktop user');
