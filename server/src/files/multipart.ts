@@ -86,6 +86,6 @@ export async function readMultipart(ctx: Context, opts: ReadMultipartOptions): P
   const parts = files[opts.fileField];
   return {
     fields: (ctx.request.body ?? {}) as Record<string, string | string[]>,
-    files: parts === undefined ? [] : Array.isArray(parts) ? parts : [parts],
+    files: parts === undefined ? [] : spool.inSentOrder(Array.isArray(parts) ? parts : [parts]),
   };
 }

@@ -123,6 +123,15 @@ export class UploadSpool {
     return writer;
   };
 
+  /**
+   * `files` in the order their parts began in the request. formidable lists a file when its
+   * write stream finishes, which with asynchronous writes is not the order the client sent.
+   */
+  inSentOrder<T extends object>(files: readonly T[]): T[] {
+    const order = new Map([...this.parts.keys()].map((file, i) => [file, i]));
+    return [...files].sort((a, b) => (order.get(a) ?? Infinity) - (order.get(b) ?? Infinity));
+  }
+
   /** A file formidable received through this spool. */
   file(file: object): SpooledFile {
     const part = this.parts.get(file);

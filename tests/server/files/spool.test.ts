@@ -40,6 +40,16 @@ describe('UploadSpool: capped parts, nothing left behind', () => {
     assert.deepEqual((await readdir(base)).sort(), ['target']);
   });
 
+  test('files are listed in the order their parts began, whichever finished first', async () => {
+    const spool = new UploadSpool(await open(), { prefix: '.part-', maxFileBytes: 1000 });
+    const first = {};
+    const second = {};
+    spool.writer(first).end(Buffer.from('1'));
+    spool.writer(second).end(Buffer.from('2'));
+    assert.deepEqual(spool.inSentOrder([second, first]), [first, second]);
+    await spool.close();
+  });
+
   test('a moved part is kept, the others removed; parts begun after close create nothing', async () => {
     const spool = new UploadSpool(await open(), { prefix: '.part-', maxFileBytes: 1000 });
     const kept = {};
