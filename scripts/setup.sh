@@ -37,3 +37,10 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   npm ci --no-audit --no-fund --loglevel=error >&2
   touch "$stamp"
 fi
+
+# tests/docker builds the Docker images in the test's private network namespace, where no
+# registry is reachable: the downloads (Debian base and packages, Node, node_modules) go into
+# its build cache here, once, and again only when the Dockerfile or the lock file change.
+if [ "${npm_lifecycle_event:-}" = test ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+  bash docker/warm-test-cache.sh || echo "setup: the Docker images could not be prepared: tests/docker will fail" >&2
+fi
