@@ -2,8 +2,14 @@
  * `npm run bench`: latency and CPU of the media loop at 1280x720, 30 fps, VP8, against the
  * real server running as a child process, watched by headless @roamhq/wrtc viewers.
  *
- * Arguments are extra server flags, applied after the bench's own, e.g. to try another
- * pipeline: `npm run bench -- --capture.video.pipelines '{"main":{"fps":"30",...}}'`.
+ * Quick mode (the default, about a minute): the flip rows for VP8 and the motion scenario
+ * (bench/motion.ts) at 1280x720 with a Chromium viewer and fan-out to 1 and 10 non-decoding
+ * viewers. `--full` adds the CPU and 5-viewer rows of the flip scenario, the bare-encoder
+ * probe, H264 where a headless viewer decodes it, and the motion scenario at 1920x1080 with
+ * fan-out to 25.
+ *
+ * Other arguments are extra server flags, applied after the bench's own, e.g. to try another
+ * pipeline: `npm run bench -- --capture.video.pipelines '{"main":{"fps":"60",...}}'`.
  *
  * Prints one table (metric | value | target | ok?) and exits 0 whatever the numbers are:
  * targets are reported, not enforced. A bench that cannot measure (server does not start,
@@ -14,11 +20,14 @@ import { cpus, getPriority, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import wrtc from '@roamhq/wrtc';
+import type { Browser } from 'playwright-core';
 import { decodeServerMessage, encodeClientMessage } from '../server/src/webrtc/datachannel.js';
 import { near, pixel, Viewer, type Frame } from '../tests/helpers/viewer.js';
 import { lockPid } from '../tests/helpers/x11.js';
+import { launchChromium } from '../tests/helpers/browser.js';
 import { probeEncoder } from './encoder-probe.js';
 import { FlipWindow, withTimeout } from './flip-window.js';
+import { benchMotion } from './motion.js';
 import { alive, cmdline, CpuWindow, readProc } from './proc.js';
 import { startServer, stopAllServers, type ServerProcess } from './server-process.js';
 
@@ -41,10 +50,17 @@ const servers = new Set<ServerProcess>();
 const viewers = new Set<Viewer>();
 const windows = new Set<FlipWindow>();
 let tearingDown: Promise<void> | null = null;
+let browser: Promise<Browser> | null = null;
+
+/** One Chromium for every browser viewer of the run, started on first use. */
+function chromium(): Promise<Browser> {
+  return (browser ??= launchChromium());
+}
 
 function teardown(): Promise<void> {
   return (tearingDown ??= (async () => {
     await Promise.allSettled([...viewers].map(closeViewer));
+    if (browser) await withTimeout(browser.then((b) => b.close()), 5000, 'Chromium close').catch(() => undefined);
     await Promise.allSettled([...windows].map((w) => withTimeout(w.close(), 2000, 'X client close')));
     windows.clear();
     await stopAllServers();
@@ -346,11 +362,13 @@ function pipelineOf(server: ServerProcess): string | undefined {
 
 // ---------------------------------------------------------------------------------------
 
+const FULL = process.argv.includes('--full');
 /** Extra server flags from the command line (`npm run bench -- --flag value`), applied last. */
-const EXTRA_FLAGS = process.argv.slice(2);
+const EXTRA_FLAGS = process.argv.slice(2).filter((a) => a !== '--full');
 
+/** The stream's frame rate is left to the server: it follows the screen mode (30 Hz here). */
 function serverFlags(codec: string): string[] {
-  return ['--capture.video.codec', codec, '--capture.video.pipelines', JSON.stringify({ main: { fps: String(FPS) } }), ...EXTRA_FLAGS];
+  return ['--capture.video.codec', codec, ...EXTRA_FLAGS];
 }
 
 /** Items 2 and 3 for one codec; the VP8 run also does CPU and fan-out (items 4 and 5). */
@@ -378,7 +396,7 @@ async function benchCodec(codec: string, full: boolean): Promise<void> {
   await becomeHost(host);
   const rtts = await pingRtt(host);
   const statsBefore = await inboundVideo(host).catch(() => null);
-  const flips = await inputToPhoton(host, flip, FLIP_SAMPLES);
+  const flips = await inputToPhoton(host, flip, full ? FLIP_SAMPLES : FLIP_SAMPLES / 2);
   const statsAfter = await inboundVideo(host).catch(() => null);
 
   section(`${tag} 1280x720 @ ${FPS} fps`);
@@ -535,11 +553,17 @@ async function main(): Promise<void> {
   const began = performance.now();
   if (EXTRA_FLAGS.length) footer.push(`extra server flags: ${EXTRA_FLAGS.join(' ')}`);
   footer.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; bench and server at nice ${getPriority()}`);
-  await benchCodec('vp8', true);
-  if (await wrtcDecodes('H264')) {
-    await benchCodec('h264', false);
-  } else {
-    footer.push('H264 variant skipped: @roamhq/wrtc offers no H264 codec (its offer lists VP8/VP9/AV1 only), so no headless viewer can decode it.');
+  footer.push(FULL ? 'mode: full' : 'mode: quick (`npm run bench -- --full` for CPU windows of the flip scenario, 1080p, H264 and 25 viewers)');
+  await benchCodec('vp8', FULL);
+  const report = { row, section, footer };
+  await benchMotion({ width: 1280, height: 720, full: FULL, extraFlags: EXTRA_FLAGS }, report, chromium);
+  if (FULL) {
+    await benchMotion({ width: 1920, height: 1080, full: FULL, extraFlags: EXTRA_FLAGS }, report, chromium);
+    if (await wrtcDecodes('H264')) {
+      await benchCodec('h264', false);
+    } else {
+      footer.push('H264 variant skipped: @roamhq/wrtc offers no H264 codec (its offer lists VP8/VP9/AV1 only), so no headless viewer can decode it.');
+    }
   }
   footer.push(`total bench time ${Math.round((performance.now() - began) / 1000)} s; CPU from /proc/<pid>/stat utime+stime at CLK_TCK 100.`);
 }

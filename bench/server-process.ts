@@ -55,6 +55,8 @@ export function startServer(flags: string[], timeoutMs = 30_000): Promise<Server
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written when it exits.
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       '--import', 'tsx',
       'server/src/main.ts',
       '--server.bind', '127.0.0.1:0',

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: media-loop latency and CPU (bench/media.ts); `npm run soak` runs bench/soak.ts
+# `npm run bench`: media-loop latency, fan-out and CPU (bench/media.ts; quick by default,
+# `npm run bench -- --full` for everything); `npm run soak` runs bench/soak.ts
 # the same way (BENCH_SCRIPT). Prints a table; targets are
 # reported, not enforced. As root it runs in a private network namespace with only loopback
 # up, like the tests, so no WebRTC candidate can point off this machine, and at a raised

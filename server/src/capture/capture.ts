@@ -7,7 +7,7 @@
  * - `video.pipelines` non-empty: ids = `video.ids` if given, else the keys of `pipelines`;
  *   an id without an entry uses the defaults (with a warning).
  * - otherwise: ids = `video.ids` if given, else `['main']`; each uses `video.pipeline`
- *   (legacy single custom pipeline) if set, else the defaults (screen size, 25 fps).
+ *   (legacy single custom pipeline) if set, else the defaults (screen size and rate).
  */
 import type { Logger } from '../log.js';
 import { getCodec, isKnownCodec, type Codec } from './codecs.js';

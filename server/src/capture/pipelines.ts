@@ -19,6 +19,7 @@
  *   2. Otherwise it must produce the encoded elementary stream; a trailing neko-style
  *      `! appsink name=appsink` is removed, and the RTP tail (payloader + udpsink) appended.
  */
+import { availableParallelism } from 'node:os';
 import type { Codec } from './codecs.js';
 import { evaluateLenient, evaluateNumber, type ExprValue } from './expr.js';
 
@@ -46,9 +47,6 @@ export interface VideoPipelineConfig {
   show_pointer?: boolean;
 }
 
-/** Frame rate of the default `main` stream (§9.2). */
-export const DEFAULT_FPS = 25;
-
 /** Built-in encoder per codec. */
 export const DEFAULT_ENCODERS: Readonly<Record<string, string>> = {
   vp8: 'vp8enc',
@@ -67,6 +65,19 @@ interface EncoderTuning {
   fps: number;
   /** Frames between keyframes. */
   keyint: number;
+  /** Encoder threads (see encoderThreads). */
+  threads: number;
+}
+
+/**
+ * Threads for the libvpx/libaom encoders on a machine with `cores` CPUs. Their threads wait
+ * for each other by spinning, so a second thread only pays when it has a core to itself:
+ * with two cores shared with the X server and this process, vp8enc threads=2 measured 2–3×
+ * the CPU of threads=1 at 720p30 and fell to 10–20 fps with 50–180 ms encode latency,
+ * where threads=1 held 27 fps at 25–55 ms (bench/encoder-probe.ts on a busy 2-core machine).
+ */
+export function encoderThreads(cores: number): number {
+  return cores >= 4 ? 2 : 1;
 }
 
 interface EncoderPreset {
@@ -79,7 +90,7 @@ interface EncoderPreset {
 
 /**
  * Realtime settings per known encoder. Values from platform.md: vp8enc deadline=1
- * cpu-used=16 cbr threads=2 (~31–43 % of a core at 720p30), x264enc ultrafast zerolatency
+ * cpu-used=16 cbr (~31–43 % of a core at 720p30), x264enc ultrafast zerolatency
  * (~12 %). Keyframes every 2 s so a lost keyframe costs at most that long.
  */
 const ENCODER_PRESETS: Record<string, EncoderPreset> = {
@@ -90,7 +101,7 @@ const ENCODER_PRESETS: Record<string, EncoderPreset> = {
       'end-usage': 'cbr',
       deadline: 1,
       'cpu-used': 16,
-      threads: 2,
+      threads: t.threads,
       'lag-in-frames': 0,
       'error-resilient': 'partitions',
       'keyframe-max-dist': t.keyint,
@@ -108,7 +119,7 @@ const ENCODER_PRESETS: Record<string, EncoderPreset> = {
       'end-usage': 'cbr',
       deadline: 1,
       'cpu-used': 8,
-      threads: 2,
+      threads: t.threads,
       'row-mt': 'true',
       'lag-in-frames': 0,
       'error-resilient': 'default',
@@ -127,7 +138,7 @@ const ENCODER_PRESETS: Record<string, EncoderPreset> = {
       'end-usage': 'cbr',
       'lag-in-frames': 0,
       'keyframe-max-dist': t.keyint,
-      threads: 2,
+      threads: t.threads,
     }),
   },
   x264enc: {
@@ -253,7 +264,9 @@ export function resolveVideo(config: VideoPipelineConfig, screen: ScreenSize): R
   const vars = { width: screen.width, height: screen.height, fps: screen.rate };
   const width = config.width !== undefined ? even(evaluateNumber(config.width, vars)) : screen.width;
   const height = config.height !== undefined ? even(evaluateNumber(config.height, vars)) : screen.height;
-  const fpsRaw = config.fps !== undefined ? evaluateNumber(config.fps, vars) : DEFAULT_FPS;
+  // Without an explicit fps the stream follows the screen mode: a fixed 25 fps on a 30 Hz
+  // screen drops every sixth frame and adds up to 40 ms of capture wait to every change.
+  const fpsRaw = config.fps !== undefined ? evaluateNumber(config.fps, vars) : screen.rate;
   const fps = Math.max(1, Math.round(fpsRaw));
   const kbps = config.bitrate && config.bitrate > 0 ? Math.round(config.bitrate) : defaultVideoKbps(width, height, fps);
   return { width, height, fps, kbps, scaled: width !== screen.width || height !== screen.height };
@@ -269,6 +282,8 @@ export interface VideoPipelineOptions {
   pipeline?: string;
   screen: ScreenSize;
   port: number;
+  /** CPUs the encoder may count on (default: this machine's). */
+  cores?: number;
 }
 
 /** The gst-launch description of a video stream. */
@@ -297,6 +312,7 @@ export function buildVideoPipeline(opts: VideoPipelineOptions): string {
     params: config.gst_params,
     vars: { width: screen.width, height: screen.height, fps: screen.rate },
     suffix: config.gst_suffix,
+    cores: opts.cores,
   });
   return `${encoded} ! ${rtpTail(codec, port)}`;
 }
@@ -320,6 +336,8 @@ export interface EncodedScreenOptions {
   vars?: Record<string, number>;
   /** Inserted after the encoder. */
   suffix?: string;
+  /** CPUs the encoder may count on (default: this machine's). */
+  cores?: number;
 }
 
 /**
@@ -329,6 +347,9 @@ export interface EncodedScreenOptions {
 export function encodedScreen(opts: EncodedScreenOptions): string {
   const { fps } = opts;
   const parts: string[] = [];
+  // No XDamage: ximagesrc still emits every frame with it, so a static screen costs the
+  // encoder as much, and on moving content its per-rectangle copies cost more (720p30 VP8:
+  // static 19 % vs 15 % of a core, moving 44 % vs 24 %, measured with `npm run bench`).
   parts.push(`ximagesrc display-name=${opts.display} use-damage=false show-pointer=${opts.showPointer ? 'true' : 'false'}`);
   parts.push(`video/x-raw,framerate=${fps}/1`);
   if (opts.prefix?.trim()) parts.push(opts.prefix.trim());
@@ -340,7 +361,7 @@ export function encodedScreen(opts: EncodedScreenOptions): string {
   parts.push(`video/x-raw,format=I420,framerate=${fps}/1`);
   // A slow encoder drops frames instead of building latency.
   parts.push('queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream');
-  parts.push(encoderElement(opts.codec, opts.encoder, opts.params, { kbps: opts.kbps, fps, keyint: fps * 2 }, opts.vars ?? {}));
+  parts.push(encoderElement(opts.codec, opts.encoder, opts.params, { kbps: opts.kbps, fps, keyint: fps * 2, threads: encoderThreads(opts.cores ?? availableParallelism()) }, opts.vars ?? {}));
   if (opts.suffix?.trim()) parts.push(opts.suffix.trim());
   return parts.join(' ! ');
 }
@@ -386,7 +407,7 @@ export function buildAudioPipeline(opts: AudioPipelineOptions): string {
   if (custom) return customPipeline(custom, codec, port, { device: opts.device });
   const rate = codec.clockRate === 8000 && codec.name === 'g722' ? 16000 : codec.clockRate;
   const src = pulseSource(opts.device, rate, codec.channels ?? 1);
-  const enc = encoderElement(codec, undefined, undefined, { kbps: opts.bitrate ?? 128, fps: 0, keyint: 0 }, {});
+  const enc = encoderElement(codec, undefined, undefined, { kbps: opts.bitrate ?? 128, fps: 0, keyint: 0, threads: 1 }, {});
   return `${src} ! ${enc} ! ${rtpTail(codec, port)}`;
 }
 

@@ -210,7 +210,7 @@ export const OPTIONS = [
   opt('capture.video.display', text, '', 'X display to capture (empty: the desktop\'s display)'),
   opt('capture.video.codec', mediaCodec(VIDEO_CODECS, 'vp8'), 'vp8', 'video codec (unknown names fall back to vp8)'),
   opt('capture.video.ids', stringList, [], 'video stream ids, highest quality first (empty: [main])'),
-  opt('capture.video.pipelines', videoPipelines, {}, 'per stream id: width, height, fps, bitrate, gst_* settings, show_pointer'),
+  opt('capture.video.pipelines', videoPipelines, {}, 'per stream id: width, height, fps, bitrate, gst_* settings, show_pointer; extension: a stream without fps follows the screen mode\'s rate (neko fixes the default stream at 25 fps)'),
   opt('capture.video.pipeline', text, '', 'single-stream GStreamer pipeline (ignored when pipelines are set)'),
   opt('capture.audio.device', text, 'audio_output.monitor', 'PulseAudio source to capture'),
   opt('capture.audio.codec', mediaCodec(AUDIO_CODECS, 'opus'), 'opus', 'audio codec (unknown names fall back to opus)'),

@@ -65,7 +65,7 @@ describe('Capture', () => {
       assert.equal(c.video('hq'), undefined);
       assert.ok(c.audio, 'audio stream');
       assert.deepEqual(c.health(), { 'video:main': 'idle', audio: 'idle' });
-      assert.deepEqual(c.videoInfo('main'), { width: 1280, height: 720, fps: 25, kbps: 2304, scaled: false });
+      assert.deepEqual(c.videoInfo('main'), { width: 1280, height: 720, fps: 30, kbps: 2765, scaled: false });
 
       const video: Buffer[] = [];
       const audio: Buffer[] = [];

@@ -76,13 +76,28 @@ describe('video pipelines', () => {
   it('default VP8: ximagesrc → vp8enc realtime → rtpvp8pay → udpsink', () => {
     const p = buildVideoPipeline({ display: ':5', codec: vp8, screen, port: 40000 });
     assert.match(p, /^ximagesrc display-name=:5 use-damage=false show-pointer=false ! /);
-    assert.match(p, /video\/x-raw,format=I420,framerate=25\/1/);
+    assert.match(p, /video\/x-raw,format=I420,framerate=30\/1/);
     assert.match(p, /vp8enc [^!]*deadline=1/);
     assert.match(p, /vp8enc [^!]*end-usage=cbr/);
-    assert.match(p, /keyframe-max-dist=50/);
+    assert.match(p, /keyframe-max-dist=60/);
     assert.match(p, /rtpvp8pay [^!]*pt=96 mtu=1200/);
     assert.match(p, /! udpsink host=127\.0\.0\.1 port=40000 sync=false async=false$/);
     assert.doesNotMatch(p, /videoscale/);
+  });
+  it('without an fps the stream follows the screen mode (30 Hz → 30 fps, 60 Hz → 60 fps)', () => {
+    assert.equal(resolveVideo({}, screen).fps, 30);
+    const at60 = buildVideoPipeline({ display: ':5', codec: vp8, screen: { ...screen, rate: 60 }, port: 1 });
+    assert.match(at60, /^ximagesrc [^!]* ! video\/x-raw,framerate=60\/1 ! /);
+    assert.match(at60, /format=I420,framerate=60\/1/);
+    assert.match(at60, /keyframe-max-dist=120/);
+    assert.equal(resolveVideo({ fps: 'min(fps, 25)' }, { ...screen, rate: 60 }).fps, 25);
+  });
+  it('libvpx encoders get a second thread only with cores to spare (threads spin-wait)', () => {
+    const on = (cores: number) => buildVideoPipeline({ display: ':5', codec: vp8, screen, port: 1, cores });
+    assert.match(on(2), /vp8enc [^!]*threads=1 /);
+    assert.match(on(1), /vp8enc [^!]*threads=1 /);
+    assert.match(on(8), /vp8enc [^!]*threads=2 /);
+    assert.match(buildVideoPipeline({ display: ':5', codec: vp8, screen, port: 1, cores: 2, config: { gst_params: { threads: 4 } } }), /vp8enc [^!]*threads=4 /);
   });
   it('default H264: x264enc baseline byte-stream with capped keyframes', () => {
     const p = buildVideoPipeline({ display: ':5', codec: h264, config: { fps: 30 }, screen, port: 1 });
