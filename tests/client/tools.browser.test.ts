@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import x11 from 'x11';
-import { X11Client } from '../../server/src/desktop/x11-client.js';
 import type { App } from '../../server/src/main.js';
 import { startApp } from '../helpers/app.js';
 import { launchChromium } from '../helpers/browser.js';
-import { ControlMask, onDisplay, waitFor } from '../helpers/x11.js';
+import { DialogWindow } from '../helpers/dialog-window.js';
+import { onDisplay, waitFor } from '../helpers/x11.js';
 import { join, neko, pictureRect, screenshot, until } from './support.js';
 
 const filesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort() : []);
@@ -20,48 +19,6 @@ async function openTab(page: Page, tab: string): Promise<void> {
   await page.click(`#tab-${tab}`);
 }
 
-/** A window titled like a GTK file chooser, recording the keys the server types into it. */
-class DialogWindow {
-  readonly keys: Array<{ keycode: number; state: number }> = [];
-  gone = false;
-
-  private constructor(readonly client: X11Client) {}
-
-  static async open(display: string): Promise<DialogWindow> {
-    const client = await X11Client.connect(display);
-    const raw = client.raw;
-    const wid = raw.AllocID();
-    const win = new DialogWindow(client);
-    client.on('event', (ev) => {
-      if (ev.wid !== wid || ev.name !== 'KeyPress') return;
-      win.keys.push({ keycode: ev.keycode!, state: ev.buttons! });
-      if (ev.keycode === 9) {
-        raw.DestroyWindow(wid); // Escape dismisses it, as a real dialog would
-        win.gone = true;
-      }
-    });
-    raw.CreateWindow(wid, client.root, 10, 10, 300, 200, 0, 0, 0, 0, { eventMask: x11.eventMask.KeyPress });
-    raw.ChangeProperty(0, wid, 39 /* WM_NAME */, 31 /* STRING */, 8, 'Open File');
-    raw.MapWindow(wid);
-    await client.sync();
-    return win;
-  }
-
-  /** Characters typed without Control (the folder path the server enters). */
-  async typed(): Promise<string> {
-    const map = await this.client.keyboardMapping();
-    return this.keys
-      .filter((k) => !(k.state & ControlMask))
-      .map((k) => map.rows[k.keycode - map.minKeycode]![0]!)
-      .filter((sym) => sym >= 0x20 && sym < 0x100)
-      .map((sym) => String.fromCharCode(sym))
-      .join('');
-  }
-
-  close(): Promise<void> {
-    return this.client.close();
-  }
-}
 
 /** 16-bit mono 48 kHz WAV of a sine tone, for Chromium's fake microphone. */
 function toneWav(hz: number, seconds: number): Buffer {

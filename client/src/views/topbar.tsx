@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef } from 'preact/hooks';
 import { t, type MessageKey } from '../i18n/index.js';
 import { memberName } from '../room.js';
 import type { Store } from '../store.js';
@@ -7,7 +7,7 @@ import {
   Activity, EllipsisVertical, Hand, Keyboard, LogOut, Maximize, Mic, MicOff, Minimize, PanelRight, PictureInPicture2, Upload,
   Volume2, VolumeX,
 } from './icons.js';
-import { useNow } from './hooks.js';
+import { useNow, usePopup } from './hooks.js';
 
 /** Seconds until `at` (epoch ms), at least 1 while it is in the future. */
 export function secondsUntil(at: number, now: number): number {
@@ -203,23 +203,8 @@ function PanelToggle() {
 
 function Menu() {
   const { store, ctl } = useApp();
-  const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
+  const { open, setOpen, root } = usePopup<HTMLDivElement>();
   const file = useRef<HTMLInputElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    const close = (ev: Event) => {
-      if (!root.current?.contains(ev.target as Node)) setOpen(false);
-    };
-    const esc = (ev: KeyboardEvent) => ev.key === 'Escape' && setOpen(false);
-    document.addEventListener('pointerdown', close);
-    document.addEventListener('keydown', esc);
-    return () => {
-      document.removeEventListener('pointerdown', close);
-      document.removeEventListener('keydown', esc);
-    };
-  }, [open]);
 
   const item = (fn: () => void) => () => {
     setOpen(false);

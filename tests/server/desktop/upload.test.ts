@@ -3,7 +3,6 @@ import { request } from 'node:http';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import x11 from 'x11';
 import { X11Client } from '../../../server/src/desktop/x11-client.js';
 import { uploadName } from '../../../server/src/desktop/upload.js';
 import { api, checkAgainstOpenapi } from '../../helpers/api.js';
@@ -11,6 +10,7 @@ import { api, checkAgainstOpenapi } from '../../helpers/api.js';
 // registered before the viewer helper's, which ends the process on exit.
 import { becomeHost, startRoom, type Room } from './room-helpers.js';
 import { SocketClient } from '../../helpers/viewer.js';
+import { DialogWindow } from '../../helpers/dialog-window.js';
 import { ControlMask, onDisplay, waitFor } from '../../helpers/x11.js';
 
 async function pointer(display: string): Promise<{ x: number; y: number }> {
@@ -21,54 +21,6 @@ async function pointer(display: string): Promise<{ x: number; y: number }> {
 /** Regular files directly in `dir` (the spool and dialog folders are hidden directories). */
 const filesIn = (dir: string) => readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
 
-/**
- * A stand-in for a GTK file chooser: a window titled "Open File" (set before it is mapped,
- * as toolkits do) that records the keys it gets and goes away on Escape.
- */
-class DialogWindow {
-  readonly keys: Array<{ keycode: number; state: number }> = [];
-  gone = false;
-
-  private constructor(
-    readonly client: X11Client,
-    readonly wid: number,
-  ) {}
-
-  static async open(display: string, title = 'Open File'): Promise<DialogWindow> {
-    const client = await X11Client.connect(display);
-    const raw = client.raw;
-    const wid = raw.AllocID();
-    const win = new DialogWindow(client, wid);
-    client.on('event', (ev) => {
-      if (ev.wid !== wid || ev.name !== 'KeyPress') return;
-      win.keys.push({ keycode: ev.keycode!, state: ev.buttons! });
-      if (ev.keycode === 9) {
-        raw.DestroyWindow(wid); // Escape (keycode 9 on the evdev layout)
-        win.gone = true;
-      }
-    });
-    raw.CreateWindow(wid, client.root, 10, 10, 300, 200, 0, 0, 0, 0, { eventMask: x11.eventMask.KeyPress });
-    raw.ChangeProperty(0, wid, 39 /* WM_NAME */, 31 /* STRING */, 8, title);
-    raw.MapWindow(wid);
-    await client.sync();
-    return win;
-  }
-
-  /** The characters typed without Control, decoded with the keyboard mapping now. */
-  async typed(): Promise<string> {
-    const map = await this.client.keyboardMapping();
-    return this.keys
-      .filter((k) => !(k.state & ControlMask))
-      .map((k) => map.rows[k.keycode - map.minKeycode]![0]!)
-      .filter((sym) => sym >= 0x20 && sym < 0x100)
-      .map((sym) => String.fromCharCode(sym))
-      .join('');
-  }
-
-  async close(): Promise<void> {
-    await this.client.close();
-  }
-}
 
 /**
  * A window that takes XDND drops the way toolkits do: announces XdndAware, accepts on

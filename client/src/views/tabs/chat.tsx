@@ -1,8 +1,9 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { chatPieces, EMOJI, EMOJI_PICKS } from '../../chat-text.js';
 import { t } from '../../i18n/index.js';
 import { CHAT_MAX_LENGTH, chatText, clockTime, memberName, type ChatEntry, type ChatLine, type NoticeLine, type RoomState } from '../../room.js';
 import { useApp } from '../context.js';
+import { usePopup } from '../hooks.js';
 import { Bell, BellOff, Smile } from '../icons.js';
 
 /** How close to the bottom (px) still counts as following the conversation. */
@@ -93,21 +94,7 @@ function Notice({ line }: { line: NoticeLine }) {
 
 /** A small grid of emoji; picking one puts it into the message box. */
 function EmojiPicker({ pick }: { pick(emoji: string): void }) {
-  const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const close = (ev: Event) => {
-      if (!root.current?.contains(ev.target as Node)) setOpen(false);
-    };
-    const esc = (ev: KeyboardEvent) => ev.key === 'Escape' && setOpen(false);
-    document.addEventListener('pointerdown', close);
-    document.addEventListener('keydown', esc);
-    return () => {
-      document.removeEventListener('pointerdown', close);
-      document.removeEventListener('keydown', esc);
-    };
-  }, [open]);
+  const { open, setOpen, root } = usePopup<HTMLDivElement>();
   return (
     <div class="emoji" ref={root}>
       <button
