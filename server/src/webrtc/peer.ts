@@ -11,7 +11,8 @@ import {
 import type { Logger } from '../log.js';
 import { ChannelWriter } from './channel-writer.js';
 import type { IceMux, MuxRegistration } from './ice-mux.js';
-import { PLAYOUT_DELAY_URI, withPlayoutDelay } from './playout-delay.js';
+import { PLAYOUT_DELAY_URI } from './playout-delay.js';
+import { SrtpForwarder } from './srtp-forwarder.js';
 
 /** Codec facts the peer negotiates; the capture layer produces matching RTP. */
 export interface PeerCodec {
@@ -184,6 +185,8 @@ export class Peer {
   private readonly videoTransceiver: RTCRtpTransceiver;
   private readonly videoSender: RTCRtpSender;
   private readonly audioSender: RTCRtpSender | null = null;
+  private readonly videoOut: SrtpForwarder;
+  private readonly audioOut: SrtpForwarder | null = null;
   private readonly channel: RTCDataChannel;
   private readonly writer: ChannelWriter;
   /** The peer's own sockets are reachable only through the mux (UDP mux on). */
@@ -253,8 +256,12 @@ export class Peer {
         if (report.ssrc === this.videoSender.ssrc) this.worstLoss = Math.max(this.worstLoss ?? 0, report.fractionLost / 256);
       }
     });
+    this.videoOut = new SrtpForwarder(this.videoSender, { playoutDelayId: () => this.playoutDelayId });
+    // werift answers NACKs only from its own send history, which the forwarder bypasses.
+    this.videoSender.onGenericNack.subscribe((feedback) => this.videoOut.retransmit(feedback.lost));
     if (opts.audio) {
       this.audioSender = this.pc.addTransceiver(this.audioTrack, { direction: 'sendrecv', streams: [stream] }).sender;
+      this.audioOut = new SrtpForwarder(this.audioSender, { playoutDelayId: () => null });
     }
     this.channel = this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
     this.writer = new ChannelWriter(this.channel, {
@@ -441,7 +448,7 @@ export class Peer {
   setVideo(source: RtpSource): void {
     if (source === this.video) return;
     this.video = source;
-    if (this.connected) this.forwardVideo();
+    if (this.connected) this.forwardVideo(true);
   }
 
   setVideoDisabled(disabled: boolean): void {
@@ -465,27 +472,54 @@ export class Peer {
     this.forwardAudio();
   }
 
-  private forwardVideo(): void {
-    this.unsubscribeVideo?.();
+  /**
+   * Forwards the current video source. On a switch (`makeBeforeBreak`) the previous source
+   * keeps flowing until the new one delivers its first packet, which starts a keyframe
+   * (stream.ts replays its cache or holds a subscriber until the next keyframe): the viewer
+   * never waits on a black or frozen picture for an encoder that is still starting.
+   */
+  private forwardVideo(makeBeforeBreak = false): void {
+    const previous = this.unsubscribeVideo;
     this.unsubscribeVideo = null;
-    if (this.paused || this._videoDisabled) return;
-    // Seq/timestamp jump at a source change; werift re-bases them for continuity.
-    const rebase = () => this.videoSender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
-    rebase();
-    this.unsubscribeVideo = this.video.subscribe((packet) => {
-      const id = this.playoutDelayId;
-      this.videoTrack.writeRtp(id === null ? packet : withPlayoutDelay(packet, id));
-    }, rebase);
+    if (this.paused || this._videoDisabled) {
+      previous?.();
+      return;
+    }
+    const out = this.videoOut;
+    let pending = makeBeforeBreak && previous !== null;
+    if (!pending) {
+      previous?.();
+      out.rebase();
+    }
+    const unsubscribe = this.video.subscribe(
+      (packet) => {
+        if (pending) {
+          pending = false;
+          previous?.();
+          out.rebase();
+        }
+        out.send(packet);
+      },
+      // A restarted encoder starts new sequence and timestamp bases.
+      () => out.rebase(),
+    );
+    this.unsubscribeVideo = () => {
+      unsubscribe();
+      if (pending) previous?.();
+    };
   }
 
   private forwardAudio(): void {
     this.unsubscribeAudio?.();
     this.unsubscribeAudio = null;
     const audio = this.opts.audio;
-    const sender = this.audioSender;
-    if (!audio || !sender || !this._audioEnabled || this.paused) return;
-    const rebase = () => sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
-    this.unsubscribeAudio = audio.subscribe((packet) => this.audioTrack.writeRtp(packet), rebase);
+    const out = this.audioOut;
+    if (!audio || !out || !this._audioEnabled || this.paused) return;
+    out.rebase();
+    this.unsubscribeAudio = audio.subscribe(
+      (packet) => out.send(packet),
+      () => out.rebase(),
+    );
   }
 
   /** The playout-delay id the client accepted (none: it would ignore the extension anyway). */
