@@ -25,9 +25,14 @@ export interface CursorWatcherEvents {
 export interface CursorWatcherOptions {
   display: string;
   logger: Logger;
-  /** Pointer polling period while watched (default 16 ms ≈ 60 Hz). */
+  /** Pointer polling period while the pointer moves (default 16 ms ≈ 60 Hz). */
   pollMs?: number;
+  /** Polling period once it has not moved for a second (default 250 ms). */
+  idlePollMs?: number;
 }
+
+/** Still for this long: the pointer is polled at the idle period. */
+const IDLE_AFTER_MS = 1000;
 
 /** X cursors are small; anything beyond this is not a cursor we want to ship per viewer. */
 const MAX_CURSOR_SIDE = 512;
@@ -36,6 +41,9 @@ const MAX_CURSOR_SIDE = 512;
  * The desktop's cursor as viewers draw it: its image (XFIXES GetCursorImage, re-read on
  * every XFIXES CursorNotify) and the pointer position (QueryPointer polling, only while
  * someone watches). Uses its own X connection, so cursor traffic never queues behind input.
+ * Polling slows down while the pointer stands still: each query wakes this process and the
+ * X server, 2–3 % of a core at 60 Hz on a 2-core VM, and the host's own moves reach the
+ * viewers from the input path anyway; polling only catches moves made by applications.
  */
 export class CursorWatcher extends EventEmitter<CursorWatcherEvents> {
   private readonly link: X11Link;
@@ -48,6 +56,7 @@ export class CursorWatcher extends EventEmitter<CursorWatcherEvents> {
   private holds = 0;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private lastMoveAt = 0;
   private closing: Promise<void> | null = null;
 
   private constructor(private readonly opts: CursorWatcherOptions) {
@@ -95,23 +104,32 @@ export class CursorWatcher extends EventEmitter<CursorWatcherEvents> {
   /** Polls the pointer until the returned function is called (reference counted). */
   watch(): () => void {
     this.holds++;
-    if (!this.timer && !this.closing) {
-      this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 16);
-      this.timer.unref?.();
-    }
+    if (!this.timer && !this.closing) this.schedule();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       if (--this.holds > 0 || !this.timer) return;
-      clearInterval(this.timer);
+      clearTimeout(this.timer);
       this.timer = null;
     };
   }
 
+  private schedule(): void {
+    const fast = this.opts.pollMs ?? 16;
+    const moving = performance.now() - this.lastMoveAt < IDLE_AFTER_MS;
+    const timer = setTimeout(() => {
+      void this.poll().finally(() => {
+        if (this.timer === timer && this.holds > 0 && !this.closing) this.schedule();
+      });
+    }, moving ? fast : Math.max(fast, this.opts.idlePollMs ?? 250));
+    timer.unref?.();
+    this.timer = timer;
+  }
+
   close(): Promise<void> {
     if (this.closing) return this.closing;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.closing = this.link.close();
     return this.closing;
@@ -173,6 +191,7 @@ export class CursorWatcher extends EventEmitter<CursorWatcherEvents> {
     try {
       const p = await client.queryPointer();
       if (this.last?.x === p.x && this.last.y === p.y) return;
+      this.lastMoveAt = performance.now();
       this.last = p;
       this.emit('position', p);
     } catch (err) {

@@ -65,4 +65,38 @@ describe('cursor watcher (XFIXES)', () => {
     assert.equal(seen.length, count, 'no polling after release');
     assert.deepEqual(await watcher.position(), { x: 123, y: 45 });
   });
+
+  test('a still pointer is polled a few times a second, a moving one at 60 Hz', async () => {
+    // Every query wakes this process and the X server: idle screens must not pay 60 of them a second.
+    const client = (watcher as unknown as { client: { queryPointer(): Promise<unknown> } }).client;
+    const original = client.queryPointer.bind(client);
+    let queries = 0;
+    client.queryPointer = () => {
+      queries++;
+      return original();
+    };
+    const seen: Array<{ x: number; y: number }> = [];
+    const onPosition = (p: { x: number; y: number }) => seen.push(p);
+    watcher.on('position', onPosition);
+    const release = watcher.watch();
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      queries = 0;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(queries <= 8, `${queries} queries in a second of stillness`);
+      // An application moves the pointer: seen within the idle period, then followed closely.
+      await onDisplay(xvfb.display, 'xdotool', ['mousemove', '10', '10']);
+      await waitFor('position 10,10', () => seen.some((p) => p.x === 10 && p.y === 10));
+      queries = 0;
+      const started = performance.now();
+      for (let i = 1; i <= 20; i++) await onDisplay(xvfb.display, 'xdotool', ['mousemove', String(10 + i), '10']);
+      const rate = queries / ((performance.now() - started) / 1000);
+      assert.ok(rate >= 25, `${rate.toFixed(0)} queries/s while moving`);
+      await waitFor('position 30,10', () => seen.some((p) => p.x === 30 && p.y === 10));
+    } finally {
+      release();
+      watcher.off('position', onPosition);
+      client.queryPointer = original;
+    }
+  });
 });
