@@ -26,6 +26,10 @@ export class CountingViewer {
   readonly counts: RtpCounts = { packets: 0, frames: 0, bytes: 0, gaps: 0, repaired: 0 };
   /** performance.now() of the first video packet (NaN until then). */
   firstPacketAt = NaN;
+  /** performance.now() of the last `signal/answer` sent (NaN until then). */
+  answeredAt = NaN;
+  /** Called with performance.now() and the marker bit of every new video packet. */
+  onPacket: ((at: number, marker: boolean) => void) | null = null;
   private lastSeq = -1;
   private readonly missing = new Set<number>();
   private firstWaiters: Array<() => void> = [];
@@ -76,6 +80,7 @@ export class CountingViewer {
       }
     }
     this.lastSeq = seq;
+    this.onPacket?.(performance.now(), marker);
     this.counts.packets++;
     this.counts.bytes += bytes;
     if (marker) this.counts.frames++;
@@ -86,6 +91,7 @@ export class CountingViewer {
       await this.pc.setRemoteDescription({ type: 'offer', sdp: msg.payload.sdp as string });
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
+      this.answeredAt = performance.now();
       this.socket.send('signal/answer', { sdp: this.pc.localDescription?.sdp ?? answer.sdp });
     } else if (msg.event === 'signal/candidate') {
       await this.pc.addIceCandidate(msg.payload).catch(() => undefined);

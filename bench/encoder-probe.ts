@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { splitLaunchArgs } from '../server/src/capture/pipelines.js';
+import { startBare, type ServerPipelines } from './bare-stack.js';
 import type { FlipWindow } from './flip-window.js';
 
 interface EncodedFrame {
@@ -55,10 +56,19 @@ function rtpPayloadOf(buf: Buffer): Buffer {
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] ?? NaN;
 
 /**
- * Runs `pipeline` (the server's VP8 description; its udpsink is pointed here) on `display`
- * and times `samples` flips of `flip`, `spacingMs` apart.
+ * Runs the server's VP8 encoder (its udpsink pointed here; after its shared capture, when it
+ * had one) on `display` and times `samples` flips of `flip`, `spacingMs` apart.
  */
-export async function probeEncoder(display: string, pipeline: string, flip: FlipWindow, samples: number, spacingMs: number): Promise<EncoderProbe> {
+export async function probeEncoder(display: string, pipelines: ServerPipelines, flip: FlipWindow, samples: number, spacingMs: number): Promise<EncoderProbe> {
+  const capture = pipelines.capture ? await startBare(display, pipelines.capture, []) : null;
+  try {
+    return await probe(display, capture ? pipelines.encoder.replace(/socket-path=\S+/, `socket-path=${capture.socket}`) : pipelines.encoder, flip, samples, spacingMs);
+  } finally {
+    await capture?.stop();
+  }
+}
+
+async function probe(display: string, pipeline: string, flip: FlipWindow, samples: number, spacingMs: number): Promise<EncoderProbe> {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
   const port = socket.address().port;

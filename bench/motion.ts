@@ -5,17 +5,23 @@
  * - fan-out to N non-decoding werift viewers: server CPU per extra viewer, µs of server CPU
  *   per forwarded packet per viewer, loss and frame rate at every viewer;
  * - the encoder on a moving and on a static screen;
- * - the server's pipeline run bare (gst-launch-1.0 alone) against the whole stack.
+ * - the shared screen capture: paused on the static screen, how fast it resumes at a change
+ *   and how fast a viewer joining it then gets video; switching a viewer between qualities;
+ *   one capture feeding two encoders against two pipelines capturing each for itself;
+ * - the server's video processes run bare (gst-launch-1.0 alone) against the whole stack.
+ *
+ * "Video" CPU is the screen capture plus the encoders (gst-launch processes with ximagesrc
+ * or shmsrc). The server runs two qualities, `hd` (the default, screen size) and `sd`.
  */
-import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
-import { splitLaunchArgs } from '../server/src/capture/pipelines.js';
+import { getCodec } from '../server/src/capture/codecs.js';
+import { buildVideoPipeline, i420FrameBytes, screenCapturePipeline, type VideoPipelineConfig } from '../server/src/capture/pipelines.js';
 import { encodeClientMessage } from '../server/src/webrtc/datachannel.js';
 import { lockPid } from '../tests/helpers/x11.js';
+import { isVideoProcess, serverPipelines, startBare } from './bare-stack.js';
 import { ChromiumViewer, type BrowserVideoStats, type FlipSample } from './chromium-viewer.js';
 import { CountingViewer } from './counting-viewer.js';
 import { FlipWindow, withTimeout } from './flip-window.js';
@@ -38,6 +44,9 @@ export interface MotionOptions {
 }
 
 const FPS = 30;
+/** Two qualities of one screen: `hd` is every viewer's default. */
+const QUALITIES: Record<string, VideoPipelineConfig> = { hd: {}, sd: { width: 'width / 2', height: 'height / 2', bitrate: 800 } };
+const VP8 = getCodec('vp8', 'video');
 const KEYSYM = 0x61;
 const WHITE = { r: 255, g: 255, b: 255 };
 const BLACK = { r: 0, g: 0, b: 0 };
@@ -64,7 +73,107 @@ interface FanWindow {
 }
 
 function videoEncoders(server: ServerProcess): number[] {
-  return server.tree().filter((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && cmdline(pid).includes('ximagesrc'));
+  return server.tree().filter((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && isVideoProcess(cmdline(pid)));
+}
+
+/** The server's shared screen capture process (ximagesrc into shmsink), if one runs. */
+function captureProcess(server: ServerProcess): number | undefined {
+  return server.tree().find((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && /ximagesrc .*shmsink/.test(cmdline(pid)));
+}
+
+function stopped(pid: number | undefined): boolean {
+  return pid !== undefined && readProc(pid)?.state === 'T';
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/** performance.now() of the first packet `viewer` gets after `t0` (NaN after `ms`). */
+function nextPacket(viewer: CountingViewer, t0: number, ms: number): Promise<number> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      viewer.onPacket = null;
+      resolve(NaN);
+    }, ms);
+    viewer.onPacket = (at) => {
+      if (at < t0) return;
+      clearTimeout(timer);
+      viewer.onPacket = null;
+      resolve(at);
+    };
+  });
+}
+
+interface IdleFigures {
+  /** Screen change on a paused capture → first packet at the viewer. */
+  resume: number[];
+  /** A viewer joining a paused capture: its answer → its first packet. */
+  join: number;
+  /** Samples where the capture never paused. */
+  neverPaused: number;
+}
+
+/** Times changes made while the capture is paused, then a viewer joining a paused capture. */
+async function idleFigures(server: ServerProcess, flip: FlipWindow, viewer: CountingViewer, samples: number): Promise<IdleFigures> {
+  const out: IdleFigures = { resume: [], join: NaN, neverPaused: 0 };
+  for (let i = 0; i < samples; i++) {
+    if (!(await until(() => stopped(captureProcess(server)), 5000))) {
+      out.neverPaused++;
+      continue;
+    }
+    const t0 = flip.toggle();
+    out.resume.push((await nextPacket(viewer, t0, 2000)) - t0);
+  }
+  if (await until(() => stopped(captureProcess(server)), 5000)) {
+    const joining = await withTimeout(CountingViewer.connect(server.url, 'joiner', 'neko'), 10_000, 'joining viewer login');
+    try {
+      await joining.waitForVideo(5000);
+      out.join = joining.firstPacketAt - joining.answeredAt;
+    } finally {
+      await joining.close(server.url);
+    }
+  }
+  return out;
+}
+
+/**
+ * Switches `viewer` to each id in turn (signal/video) and returns, per switch, the longest
+ * gap between frames (RTP marker bits) from just before the switch until 1.5 s after it.
+ */
+async function qualitySwitches(viewer: CountingViewer, ids: string[]): Promise<Array<{ id: string; gap: number }>> {
+  const frames: number[] = [];
+  viewer.onPacket = (at, marker) => {
+    if (marker) frames.push(at);
+  };
+  const out: Array<{ id: string; gap: number }> = [];
+  try {
+    for (const id of ids) {
+      await sleep(500);
+      const earlier = new Set(viewer.socket.events.filter((e) => e.event === 'signal/video').map((e) => e.payload));
+      const switched = viewer.socket.waitFor('signal/video', (p: { id?: string }) => !earlier.has(p) && p.id === id, 5000);
+      const t0 = performance.now();
+      viewer.socket.send('signal/video', { selector: { type: 'exact', id } });
+      // Extra flags may have replaced the qualities: no such id, no switch, no figure.
+      if (!(await switched.then(() => true).catch(() => false))) {
+        out.push({ id, gap: NaN });
+        continue;
+      }
+      await sleep(1500);
+      const around = frames.filter((t) => t >= t0 - 200);
+      let gap = 0;
+      for (let i = 1; i < around.length; i++) gap = Math.max(gap, around[i]! - around[i - 1]!);
+      out.push({ id, gap: around.length > 1 ? gap : NaN });
+    }
+  } finally {
+    viewer.onPacket = null;
+  }
+  return out;
 }
 
 async function cpuWindow(server: ServerProcess, motion: MotionWindow | null, viewers: CountingViewer[], ms: number): Promise<FanWindow> {
@@ -96,41 +205,24 @@ async function cpuWindow(server: ServerProcess, motion: MotionWindow | null, vie
   };
 }
 
-/** The server's pipeline alone, its RTP drained by this process; % of one core over `ms`. */
-async function bareEncoder(display: string, pipeline: string, ms: number): Promise<{ cpu: number; fps: number }> {
-  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  let frames = 0;
-  socket.on('message', (buf: Buffer) => {
-    if (buf.length >= 12 && buf[1]! & 0x80) frames++;
-  });
-  const desc = pipeline.replace(/udpsink host=\S+ port=\d+/, `udpsink host=127.0.0.1 port=${socket.address().port}`);
-  const child = spawn('gst-launch-1.0', splitLaunchArgs(desc), { env: { ...process.env, DISPLAY: display }, stdio: 'ignore', detached: true });
-  const kill = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  };
-  process.prependListener('exit', kill);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+/**
+ * gst-launch descriptions run bare, alone on the machine: % of one core for them and for the
+ * X server (which copies the screen out for every capture), frames/s per encoder.
+ */
+async function bareRun(display: string, capture: string | undefined, encoders: string[], ms: number): Promise<{ cpu: number; xserver: number; fps: number[] }> {
+  const bare = await startBare(display, capture, encoders);
+  const xPid = lockPid(display);
   try {
-    const deadline = performance.now() + 5000;
-    while (frames === 0 && performance.now() < deadline) await sleep(50);
-    if (frames === 0) throw new Error('bare encoder: no frames within 5 s');
     await sleep(1000);
-    const cpu = new CpuWindow({ bare: () => [child.pid!] });
-    const f0 = frames;
+    const cpu = new CpuWindow({ bare: () => bare.pids, xserver: () => [xPid] });
+    const f0 = [...bare.frames];
     const t0 = performance.now();
     await sleep(ms);
     const usage = cpu.finish();
-    return { cpu: usage.bare ?? NaN, fps: (frames - f0) / ((performance.now() - t0) / 1000) };
+    const seconds = (performance.now() - t0) / 1000;
+    return { cpu: usage.bare ?? NaN, xserver: usage.xserver ?? NaN, fps: bare.frames.map((n, i) => (n - f0[i]!) / seconds) };
   } finally {
-    kill();
-    await Promise.race([exited, sleep(2000)]);
-    process.removeListener('exit', kill);
-    socket.close();
+    await bare.stop();
   }
 }
 
@@ -214,7 +306,15 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
   const cores = cpus().length;
   const even = (n: number) => Math.round(n / 2) * 2;
 
-  const server = await startServer(['--desktop.screen', `${size}@${FPS}`, '--capture.video.codec', 'vp8', ...opts.extraFlags]);
+  const server = await startServer([
+    '--desktop.screen',
+    `${size}@${FPS}`,
+    '--capture.video.codec',
+    'vp8',
+    '--capture.video.pipelines',
+    JSON.stringify(QUALITIES),
+    ...opts.extraFlags,
+  ]);
   let motion: MotionWindow | null = null;
   let flip: FlipWindow | null = null;
   let chromium: ChromiumViewer | null = null;
@@ -251,7 +351,7 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
     const busy = Math.max(...[...results.values()].map((w) => w.others));
     rep.row(`stream frames/s, 1 viewer (RTP marker bits, ${windowMs / 1000} s)`, one.framesPerS[0]!.toFixed(1), `${FPS}`, one.framesPerS[0]! >= FPS * 0.95);
     rep.row('stream bitrate per viewer', `${Math.round(one.kbps[0]!)} kbit/s`);
-    rep.row('video encoder, moving screen, % of one core', pct(one.usage.video!));
+    rep.row('video capture + encoder, moving screen, % of one core', pct(one.usage.video!));
     rep.row('  motion painter / X server (not ours)', `${pct(one.usage.motion!)} / ${pct(one.usage.xserver!)}`);
     for (const n of fanout.filter((k) => k > 1)) {
       const w = results.get(n)!;
@@ -267,35 +367,64 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
       rep.row(`  server µs per forwarded packet per viewer`, Number.isFinite(usPerPacket) ? `${usPerPacket.toFixed(1)} µs` : 'n/a');
       rep.row(`  frames/s per viewer, min`, minFps.toFixed(1), `${FPS}`, minFps >= FPS * 0.95);
       rep.row(`  RTP packets lost (gaps not repaired), all viewers`, String(lost), '0', lost === 0);
-      rep.row(`  video encoder / bench process (${n} werift peers)`, `${pct(w.usage.video!)} / ${pct(w.usage.bench!)}`);
+      rep.row(`  video capture + encoder / bench process (${n} werift peers)`, `${pct(w.usage.video!)} / ${pct(w.usage.bench!)}`);
+    }
+
+    // One viewer left, still on the moving screen: switching it between qualities.
+    for (const v of viewers.splice(1)) await v.close(server.url);
+    const switches = await qualitySwitches(viewers[0]!, ['sd', 'hd']);
+    for (const { id, gap } of switches) {
+      const how = id === 'sd' ? 'hd -> sd (its encoder starts)' : 'sd -> hd (its encoder runs)';
+      rep.row(`quality switch ${how}: longest gap between frames`, ms(gap), '<= 300 ms', gap <= 300);
     }
 
     // Static screen: the same stack with the motion gone and one viewer left.
-    for (const v of viewers.splice(1)) await v.close(server.url);
     await motion.close();
     motion = null;
     await sleep(1500);
     const still = await cpuWindow(server, null, viewers, windowMs);
     const stillGate = size === '1280x720';
-    rep.row('video encoder, static screen, % of one core', pct(still.usage.video!), stillGate ? '<= 5 %' : '', stillGate ? still.usage.video! <= 5 : undefined);
+    rep.row('video capture + encoder, static screen (paused when idle), % of one core', pct(still.usage.video!), stillGate ? '<= 5 %' : '', stillGate ? still.usage.video! <= 5 : undefined);
     rep.row('  server process, static screen, 1 viewer', pct(still.usage.server!));
     rep.row('  stream frames/s / bitrate, static screen', `${still.framesPerS[0]!.toFixed(1)} / ${Math.round(still.kbps[0]!)} kbit/s`);
+    const idle = await idleFigures(server, flip, viewers[0]!, full ? 10 : 5);
+    const never = idle.neverPaused ? `, capture never paused ${idle.neverPaused}×` : '';
+    rep.row(`resume after idle: change on screen -> first packet at viewer p50 (${idle.resume.length} samples${never})`, ms(median(idle.resume)));
+    const resumed = idle.resume.filter(Number.isFinite);
+    rep.row('  resume after idle, max', ms(resumed.length ? Math.max(...resumed) : NaN), '', resumed.length === idle.resume.length ? undefined : false);
+    rep.row('viewer joining a paused capture: answer -> first video packet', ms(idle.join), '<= 300 ms', idle.join <= 300);
 
-    // Bare: the very pipeline the server ran, on the same moving screen, nothing else.
-    const pipeline = server.logs.find((l) => l.msg === 'starting encoder' && l.kind === 'video')?.pipeline;
+    // Bare: the very processes the server ran, on the same moving screen, nothing else.
+    const pipelines = serverPipelines(server);
     for (const v of viewers.splice(0)) await v.close(server.url);
     const deadline = Date.now() + 15_000;
     while (videoEncoders(server).length > 0 && Date.now() < deadline) await sleep(100);
-    if (typeof pipeline === 'string' && videoEncoders(server).length === 0) {
+    if (pipelines && videoEncoders(server).length === 0) {
       motion = await MotionWindow.open(server.display, even(width * 0.94), even(height * 0.89));
-      const bare = await bareEncoder(server.display, pipeline, windowMs);
+      const bare = await bareRun(server.display, pipelines.capture, [pipelines.encoder], windowMs);
       const stack = one.usage.server! + one.usage.video!;
       const ratio = stack / bare.cpu;
-      rep.row('bare encoder (same pipeline, gst-launch alone), moving', `${pct(bare.cpu)} at ${bare.fps.toFixed(1)} fps`);
-      rep.row('stack (server + encoder, 1 viewer) / bare encoder', Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', '<= 1.15', ratio <= 1.15);
-      rep.footer.push(`motion ${size} pipeline: gst-launch-1.0 ${pipeline}`);
+      const what = pipelines.capture ? 'capture + encoder' : 'encoder';
+      rep.row(`bare ${what} (same command lines, gst-launch alone), moving`, `${pct(bare.cpu)} at ${bare.fps[0]!.toFixed(1)} fps`);
+      rep.row(`stack (server + ${what}, 1 viewer) / bare`, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', '<= 1.15', ratio <= 1.15);
+      if (pipelines.capture) rep.footer.push(`motion ${size} capture: gst-launch-1.0 ${pipelines.capture}`);
+      rep.footer.push(`motion ${size} encoder: gst-launch-1.0 ${pipelines.encoder}`);
     } else {
-      rep.row('stack / bare encoder', 'n/a (encoder did not stop)');
+      rep.row('stack / bare', 'n/a (encoder did not stop)');
+    }
+    if (pipelines && motion && full) {
+      // Two qualities at once: one capture feeding both encoders, or each capturing itself.
+      const screen = { width, height, rate: FPS };
+      const socket = '/placeholder';
+      const build = (id: string, shared: boolean) =>
+        buildVideoPipeline({ display: server.display, codec: VP8, config: QUALITIES[id], screen, port: 1, sharedSocket: shared ? socket : undefined });
+      const capture = screenCapturePipeline({ display: server.display, screen, socket, shmSize: i420FrameBytes(width, height) * 8 });
+      const shared = await bareRun(server.display, capture, [build('hd', true), build('sd', true)], windowMs);
+      const separate = await bareRun(server.display, undefined, [build('hd', false), build('sd', false)], windowMs);
+      const fps = (f: number[]) => f.map((n) => n.toFixed(0)).join('/');
+      rep.row('hd + sd at once, moving: one capture + two encoders (+ X server)', `${pct(shared.cpu)} (+ ${pct(shared.xserver)}) at ${fps(shared.fps)} fps`);
+      rep.row('  two pipelines capturing for themselves (+ X server)', `${pct(separate.cpu)} (+ ${pct(separate.xserver)}) at ${fps(separate.fps)} fps`);
+      rep.row('  shared / separate, X server included', ((shared.cpu + shared.xserver) / (separate.cpu + separate.xserver)).toFixed(2));
     }
     rep.row('unrelated processes on this machine (worst window)', `${pct(busy)} of ${cores * 100} %`);
     if (busy > 25) {

@@ -12,6 +12,8 @@ export interface ProcInfo {
   ppid: number;
   pgid: number;
   comm: string;
+  /** R running, S sleeping, T stopped, ... */
+  state: string;
   /** utime + stime, in clock ticks. */
   ticks: number;
 }
@@ -32,6 +34,7 @@ export function readProc(pid: number): ProcInfo | null {
   return {
     pid,
     comm: text.slice(open + 1, close),
+    state: rest[0]!,
     ppid: Number(rest[1]),
     pgid: Number(rest[2]),
     ticks: Number(rest[11]) + Number(rest[12]),

@@ -23,6 +23,7 @@ import { InactiveCursors } from './sessions/cursors.js';
 import { messagingHandlers } from './websocket/handlers/messaging.js';
 import { ConfigError, helpText, inertSettings, loadConfig, wantsHelp, type Config } from './config/index.js';
 import { Desktop } from './desktop/desktop.js';
+import { DamageWatcher } from './desktop/damage.js';
 import { TouchEmulator } from './desktop/touch.js';
 import { DesktopFeatures } from './desktop/features.js';
 import { DesktopRoom } from './desktop/room.js';
@@ -139,8 +140,18 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       touch.reset();
     });
 
+    const captureDisplay = config.capture.video.display || desktop.display;
+    // Without it the shared screen capture runs on an idle screen too (no pause).
+    const damage =
+      config.capture.video.idle_after > 0
+        ? await DamageWatcher.start({ display: captureDisplay, logger }).catch((err: unknown) => {
+            logger.warn({ module: 'damage', err }, 'screen changes not reported (no X DAMAGE): the screen capture never pauses');
+            return null;
+          })
+        : null;
+    if (damage) closers.push(() => damage.close());
     const capture = new Capture({
-      display: config.capture.video.display || desktop.display,
+      display: captureDisplay,
       pulseServer: desktop.pulseServer,
       video: {
         codec: config.capture.video.codec,
@@ -155,6 +166,8 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       },
       screen: desktop.screenSize(),
       logger,
+      idleAfterMs: config.capture.video.idle_after,
+      damage,
     });
     closers.push(() => capture.close());
     // The stream follows the screen: a new size (ours or anyone's xrandr) restarts the encoders.

@@ -10,10 +10,11 @@ export const exec = promisify(execFile);
  * Starts the whole product in-process on a free port with its own X server. No window
  * manager, app or background colour unless asked, so the root window's colour is under the
  * test's control. The frontend ICE list points at loopback so no client ever tries a public
- * STUN server.
+ * STUN server. The screen capture never pauses unless asked (`capture.video.idle_after`):
+ * on this still screen it would, and tests counting frames expect a steady stream.
  */
 export async function startApp(flags: string[] = [], logger?: Logger): Promise<App> {
-  return startDesktopApp(['--desktop.window_manager', '', '--desktop.app', '', '--desktop.background', '', ...flags], logger);
+  return startDesktopApp(['--desktop.window_manager', '', '--desktop.app', '', '--desktop.background', '', '--capture.video.idle_after', '0', ...flags], logger);
 }
 
 /** Like startApp, but with the desktop `npm start` shows: window manager, Chromium, background. */

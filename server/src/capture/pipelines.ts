@@ -11,6 +11,10 @@
  *   encoder (merged over the built-in defaults when the encoder is one we know);
  *   `gst_prefix` is inserted after the source, before scaling; `gst_suffix` after the encoder;
  *   `show_pointer` (default false: the client draws the cursor from the data channel).
+ * - Built-in streams share one X capture (screen-capture.ts): the capture converts every
+ *   frame to I420 once and hands it to the encoders through shared memory (`shmsink` →
+ *   `shmsrc`). A stream that needs its own source keeps its own `ximagesrc`: a custom
+ *   pipeline, `show_pointer`, `gst_prefix`, or an fps other than the screen's.
  * - Custom pipelines (`gst_pipeline`, `capture.video.pipeline`, `capture.audio.pipeline`)
  *   may use the placeholders `{display}`, `{device}`, `{width}`, `{height}`, `{fps}`,
  *   `{pt}`, `{host}` and `{port}` (other `{...}`, e.g. caps lists, are left alone).
@@ -183,7 +187,9 @@ const ENCODER_PRESETS: Record<string, EncoderPreset> = {
     bitrateProp: 'bitrate',
     params: (t) => ({
       bitrate: t.kbps * 1000,
-      'frame-size': 10,
+      // 20 ms, WebRTC's usual ptime: 10 ms frames doubled the packets, and every packet wakes
+      // the server (one listener cost the server 4.4 % of a core on a 2-core VM, 2.2 % at 20 ms).
+      'frame-size': 20,
       'inband-fec': 'true',
       'audio-type': 'generic',
     }),
@@ -272,6 +278,26 @@ export function resolveVideo(config: VideoPipelineConfig, screen: ScreenSize): R
   return { width, height, fps, kbps, scaled: width !== screen.width || height !== screen.height };
 }
 
+/**
+ * Whether a stream can be fed by the shared screen capture at this screen mode: only the
+ * built-in source with no pointer, no prefix, at the screen's own rate (a rate converter
+ * would hold every frame until the next one arrives).
+ */
+export function sharesCapture(config: VideoPipelineConfig, legacyPipeline: string | undefined, screen: ScreenSize): boolean {
+  if (config.gst_pipeline?.trim() || legacyPipeline?.trim()) return false;
+  if (config.show_pointer || config.gst_prefix?.trim()) return false;
+  try {
+    return resolveVideo(config, screen).fps === captureRate(screen);
+  } catch {
+    return false;
+  }
+}
+
+/** Frames per second of the shared capture: the screen mode's rate, whole. */
+function captureRate(screen: ScreenSize): number {
+  return Math.max(1, Math.round(screen.rate));
+}
+
 export interface VideoPipelineOptions {
   /** X display, e.g. `:99`. */
   display: string;
@@ -284,6 +310,11 @@ export interface VideoPipelineOptions {
   port: number;
   /** CPUs the encoder may count on (default: this machine's). */
   cores?: number;
+  /**
+   * Control socket of the shared screen capture: the stream reads its frames from there
+   * instead of capturing the screen itself (only for streams that `sharesCapture`).
+   */
+  sharedSocket?: string;
 }
 
 /** The gst-launch description of a video stream. */
@@ -300,21 +331,76 @@ export function buildVideoPipeline(opts: VideoPipelineOptions): string {
       fps: r.fps,
     });
   }
-  const encoded = encodedScreen({
-    display: opts.display,
+  const encode = {
     codec,
     fps: r.fps,
     kbps: r.kbps,
-    showPointer: config.show_pointer,
     scale: r.scaled ? { width: r.width, height: r.height } : undefined,
-    prefix: config.gst_prefix,
     encoder: config.gst_encoder,
     params: config.gst_params,
     vars: { width: screen.width, height: screen.height, fps: screen.rate },
     suffix: config.gst_suffix,
     cores: opts.cores,
-  });
+  };
+  const encoded = opts.sharedSocket
+    ? `${sharedScreenSource(opts.sharedSocket, screen)} ! ${encodeRaw(encode)}`
+    : encodedScreen({
+        ...encode,
+        display: opts.display,
+        showPointer: config.show_pointer,
+        prefix: config.gst_prefix,
+      });
   return `${encoded} ! ${rtpTail(codec, port)}`;
+}
+
+export interface ScreenCapturePipelineOptions {
+  /** X display, e.g. `:99`. */
+  display: string;
+  screen: ScreenSize;
+  /** Control socket the encoders connect to. */
+  socket: string;
+  /** Bytes of shared memory for the frames in flight. */
+  shmSize: number;
+}
+
+/** Bytes of one I420 frame (chroma planes of half size, rounded up). */
+export function i420FrameBytes(width: number, height: number): number {
+  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
+/**
+ * Colour matrix of the shared frames. Caps without one default to BT.709 from 720 lines up
+ * and BT.601 below, so a downscaling encoder converted the matrix too, through GStreamer's
+ * slow path (720p → 360p: 7 % of a core instead of 1 %). BT.601 is also what browsers assume
+ * for VP8, which carries no colour description.
+ */
+const SHARED_COLORIMETRY = 'bt601';
+
+/**
+ * The shared screen capture: the screen converted to I420 once, handed to the encoders'
+ * `shmsrc` through shared memory. Frames are dropped while no encoder is connected
+ * (`wait-for-connection=false`), and the shared memory is readable by the owner only.
+ */
+export function screenCapturePipeline(opts: ScreenCapturePipelineOptions): string {
+  const fps = captureRate(opts.screen);
+  return [
+    `ximagesrc display-name=${opts.display} use-damage=false show-pointer=false`,
+    `video/x-raw,framerate=${fps}/1`,
+    'videoconvert',
+    `video/x-raw,format=I420,colorimetry=${SHARED_COLORIMETRY},framerate=${fps}/1`,
+    `shmsink socket-path=${formatValue(opts.socket)} shm-size=${opts.shmSize} perms=384 wait-for-connection=false sync=false async=false`,
+  ].join(' ! ');
+}
+
+/**
+ * An encoder's side of the shared capture. shmsrc carries no caps, so they are spelled out
+ * here and must match the capture's output (the screen at its rate, I420).
+ */
+export function sharedScreenSource(socket: string, screen: ScreenSize): string {
+  return (
+    `shmsrc socket-path=${formatValue(socket)} is-live=true do-timestamp=true ! ` +
+    `video/x-raw,format=I420,colorimetry=${SHARED_COLORIMETRY},width=${screen.width},height=${screen.height},framerate=${captureRate(screen)}/1`
+  );
 }
 
 export interface EncodedScreenOptions {
@@ -359,7 +445,19 @@ export function encodedScreen(opts: EncodedScreenOptions): string {
   // until the next arrives — a whole frame of added latency (measured by `npm run bench`).
   parts.push('videoconvert');
   parts.push(`video/x-raw,format=I420,framerate=${fps}/1`);
-  // A slow encoder drops frames instead of building latency.
+  parts.push(encodeRaw({ ...opts, scale: undefined }));
+  return parts.join(' ! ');
+}
+
+type EncodeRawOptions = Pick<EncodedScreenOptions, 'codec' | 'fps' | 'kbps' | 'scale' | 'encoder' | 'params' | 'vars' | 'suffix' | 'cores'>;
+
+/** I420 frames (scaled when asked) through the leaky queue and the encoder. */
+function encodeRaw(opts: EncodeRawOptions): string {
+  const { fps } = opts;
+  const parts: string[] = [];
+  if (opts.scale) parts.push(`videoscale ! video/x-raw,width=${opts.scale.width},height=${opts.scale.height}`);
+  // A slow encoder drops frames instead of building latency (and, on the shared capture,
+  // instead of holding the capture's shared memory).
   parts.push('queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream');
   parts.push(encoderElement(opts.codec, opts.encoder, opts.params, { kbps: opts.kbps, fps, keyint: fps * 2, threads: encoderThreads(opts.cores ?? availableParallelism()) }, opts.vars ?? {}));
   if (opts.suffix?.trim()) parts.push(opts.suffix.trim());

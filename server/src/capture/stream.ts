@@ -7,11 +7,14 @@
  * - Video: the packets since the last keyframe are kept (bounded) and replayed to a new
  *   subscriber on the next tick, then it gets live packets. With nothing cached, a new
  *   subscriber is held until the next keyframe starts, so its first packet is a keyframe.
- * - Every subscriber gets its own copy of every packet (werift mutates what it sends).
+ * - Every subscriber gets the packet as received, shared with the others: subscribers only
+ *   read it (webrtc/srtp-forwarder.ts writes each viewer's packet into a buffer of its own).
  * - Encoder deaths are restarted by the SupervisedProcess; subscriptions survive. After a
  *   restart (crash or restart()) `restarted` is emitted once the new process runs, and every
  *   subscriber's onDiscontinuity is called right before the first packet of the new process
  *   (new SSRC, sequence and timestamp bases).
+ * - An encoder fed by a shared source (the screen capture) acquires it before every start and
+ *   releases it when it stops for good; every new subscriber wakes it (see StreamSource).
  */
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -24,6 +27,16 @@ import { keyframeDetector, parseRtpHeader, rtpPayload, seqDelta } from './rtp.js
 
 export type RtpStreamState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed';
 
+/** A source shared by several encoders, which must run before they start. */
+export interface StreamSource {
+  /** Called before every encoder start; the encoder is spawned once it resolves. */
+  acquire(): Promise<void>;
+  /** The encoder stopped and is not about to start again. */
+  release(): void;
+  /** A subscriber arrived: it needs frames now. */
+  wake(): void;
+}
+
 export interface RtpStreamOptions {
   id: string;
   kind: 'video' | 'audio';
@@ -34,6 +47,7 @@ export interface RtpStreamOptions {
   logger: Logger;
   /** Delay between the last unsubscribe and stopping the encoder (default 5000 ms). */
   idleStopMs?: number;
+  source?: StreamSource;
 }
 
 export interface RtpStreamStats {
@@ -138,6 +152,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
       }
     }
     this.subs.add(sub);
+    this.opts.source?.wake();
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
@@ -186,6 +201,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
         // Was only waiting for its idle stop: stay stopped, the next subscriber starts afresh.
         if (this.idleTimer) clearTimeout(this.idleTimer);
         this.idleTimer = null;
+        this.opts.source?.release();
         this.setState('idle');
         return;
       }
@@ -204,6 +220,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
     this.subs.clear();
     this.closing = this.enqueue(async () => {
       await this.stopProc();
+      this.opts.source?.release();
       const socket = this.socket;
       this.socket = null;
       if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -252,12 +269,30 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
       if (!retryFailed || this._state !== 'failed') return;
       await this.stopProc();
     }
+    const { source } = this.opts;
+    if (source) {
+      this.setState('starting');
+      try {
+        await source.acquire();
+      } catch (err) {
+        this.log.error({ err }, 'encoder source did not start');
+        source.release();
+        this.setState('failed');
+        return;
+      }
+      if (this.closed || this.subs.size === 0) {
+        source.release();
+        this.setState('idle');
+        return;
+      }
+    }
     let args: string[];
     try {
       await this.ensureSocket();
       args = splitLaunchArgs(this.opts.pipeline(this._port));
     } catch (err) {
       this.log.error({ err }, 'cannot build capture pipeline');
+      source?.release();
       this.setState('failed');
       return;
     }
@@ -306,6 +341,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
     if (this.subs.size > 0 || !this.proc) return;
     this.log.info('no subscribers; stopping encoder');
     await this.stopProc();
+    this.opts.source?.release();
     this.setState('idle');
   }
 
@@ -343,7 +379,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
 
   private deliver(sub: Subscriber, pkt: Buffer): void {
     try {
-      sub.fn(Buffer.from(pkt));
+      sub.fn(pkt);
     } catch (err) {
       if (!sub.errored) this.log.warn({ err }, 'subscriber threw');
       sub.errored = true;

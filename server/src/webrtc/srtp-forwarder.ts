@@ -156,8 +156,9 @@ export class SrtpForwarder {
     }
     const seq = (srcSeq + this.seqOffset) & 0xffff;
     const ts = (srcTs + this.tsOffset) >>> 0;
-    // Rollover counter (RFC 3711 §3.3.1): counts wraps of the sequence we send.
-    if (seq < this.lastSeq && this.lastSeq - seq > 0x8000) this.roc = (this.roc + 1) >>> 0;
+    // Rollover counter (RFC 3711 §3.3.1): counts wraps of the sequence we send, from 0 at
+    // the first packet (the receiver starts there, whatever its sequence number).
+    if (this.started && seq < this.lastSeq && this.lastSeq - seq > 0x8000) this.roc = (this.roc + 1) >>> 0;
     if (((seq - this.lastSeq) & 0xffff) < 0x8000) {
       this.lastSeq = seq;
       this.lastTs = ts;

@@ -47,17 +47,18 @@ describe('audio capture', () => {
       assert.ok(got.length >= 20, `got ${got.length} packets`);
       const h = parseRtpHeader(got[0]!)!;
       assert.equal(h.payloadType, 111);
-      // 10 ms frames at a 48 kHz RTP clock (the very first step may be short: median).
+      // 20 ms frames at a 48 kHz RTP clock (the very first step may be short: median).
       const deltas = got
         .slice(1, 20)
         .map((p, i) => (parseRtpHeader(p)!.timestamp - parseRtpHeader(got[i]!)!.timestamp) >>> 0)
         .sort((a, b) => a - b);
-      assert.equal(deltas[Math.floor(deltas.length / 2)], 480);
+      assert.equal(deltas[Math.floor(deltas.length / 2)], 960);
       assert.equal(s.state, 'running');
       await sleep(1000);
       const st = s.stats();
       console.log(`# opus: ${st.packets} packets, ${st.bitrate} bit/s, gaps ${st.seqGaps}`);
-      assert.ok(st.packets > 80, `packets ${st.packets}`);
+      // 20 or more at the first check, then a second of 50 packets/s.
+      assert.ok(st.packets > 60, `packets ${st.packets}`);
     } finally {
       await s.close();
     }

@@ -64,7 +64,7 @@ describe('Capture', () => {
       assert.equal(main.codec.name, 'vp8');
       assert.equal(c.video('hq'), undefined);
       assert.ok(c.audio, 'audio stream');
-      assert.deepEqual(c.health(), { 'video:main': 'idle', audio: 'idle' });
+      assert.deepEqual(c.health(), { 'video:main': 'idle', 'video:capture': 'idle', audio: 'idle' });
       assert.deepEqual(c.videoInfo('main'), { width: 1280, height: 720, fps: 30, kbps: 2765, scaled: false });
 
       const video: Buffer[] = [];
@@ -74,12 +74,12 @@ describe('Capture', () => {
       await waitFor(() => video.length > 0 && audio.length > 0, 5000, 'video and audio packets');
       assert.equal(parseRtpHeader(video[0]!)!.payloadType, 96);
       assert.equal(parseRtpHeader(audio[0]!)!.payloadType, 111);
-      assert.deepEqual(c.health(), { 'video:main': 'running', audio: 'running' });
+      assert.deepEqual(c.health(), { 'video:main': 'running', 'video:capture': 'running', audio: 'running' });
     } finally {
       await c.close();
       await c.close();
     }
-    assert.deepEqual(c.health(), { 'video:main': 'idle', audio: 'idle' });
+    assert.deepEqual(c.health(), { 'video:main': 'idle', 'video:capture': 'idle', audio: 'idle' });
   });
 
   it('no pulse server → no audio; ids and per-id pipelines; setScreen restarts running streams', async () => {
@@ -99,7 +99,7 @@ describe('Capture', () => {
     try {
       assert.equal(c.audio, null);
       assert.deepEqual(c.videoIds, ['hq', 'lq']);
-      assert.deepEqual(c.health(), { 'video:hq': 'idle', 'video:lq': 'idle' });
+      assert.deepEqual(c.health(), { 'video:hq': 'idle', 'video:lq': 'idle', 'video:capture': 'idle' });
       assert.deepEqual(c.videoInfo('lq'), { width: 640, height: 360, fps: 15, kbps: 400, scaled: true });
       const lq = c.video('lq')!;
       let disc = 0;

@@ -5,7 +5,10 @@ import { evaluate, evaluateLenient } from '../../../server/src/capture/expr.js';
 import {
   buildAudioPipeline,
   buildVideoPipeline,
+  i420FrameBytes,
   resolveVideo,
+  screenCapturePipeline,
+  sharesCapture,
   splitLaunchArgs,
 } from '../../../server/src/capture/pipelines.js';
 
@@ -169,12 +172,54 @@ describe('video pipelines', () => {
   });
 });
 
+describe('shared screen capture pipelines', () => {
+  it('the capture: ximagesrc at the screen rate, I420 once, into shmsink', () => {
+    const p = screenCapturePipeline({ display: ':5', screen, socket: '/tmp/neko-capture-x/screen', shmSize: 11059200 });
+    assert.equal(
+      p,
+      'ximagesrc display-name=:5 use-damage=false show-pointer=false ! video/x-raw,framerate=30/1 ! videoconvert ! ' +
+        'video/x-raw,format=I420,colorimetry=bt601,framerate=30/1 ! shmsink socket-path=/tmp/neko-capture-x/screen shm-size=11059200 perms=384 ' +
+        'wait-for-connection=false sync=false async=false',
+    );
+    assert.deepEqual(splitLaunchArgs(screenCapturePipeline({ display: ':5', screen, socket: '/tmp/a b/screen', shmSize: 1 })).filter((a) => a.startsWith('socket-path=')), ['socket-path=/tmp/a b/screen']);
+    assert.equal(i420FrameBytes(1280, 720), 1382400);
+    assert.equal(i420FrameBytes(1281, 721), 1281 * 721 + 2 * 641 * 361);
+  });
+  it('an encoder on the capture: shmsrc with the capture\'s caps, scaling in I420, then the usual encoder and RTP tail', () => {
+    const hd = buildVideoPipeline({ display: ':5', codec: vp8, screen, port: 40000, sharedSocket: '/s/screen' });
+    assert.match(
+      hd,
+      /^shmsrc socket-path=\/s\/screen is-live=true do-timestamp=true ! video\/x-raw,format=I420,colorimetry=bt601,width=1280,height=720,framerate=30\/1 ! queue max-size-buffers=2 [^!]*leaky=downstream ! vp8enc /,
+    );
+    assert.doesNotMatch(hd, /ximagesrc|videoconvert|videoscale/);
+    assert.match(hd, /! udpsink host=127\.0\.0\.1 port=40000 sync=false async=false$/);
+    const sd = buildVideoPipeline({ display: ':5', codec: h264, screen, port: 1, sharedSocket: '/s/screen', config: { width: 'width / 2', height: 'height / 2', bitrate: 800, gst_suffix: 'identity' } });
+    assert.match(sd, /framerate=30\/1 ! videoscale ! video\/x-raw,width=640,height=360 ! queue /);
+    assert.match(sd, /x264enc [^!]*bitrate=800 /);
+    assert.match(sd, /stream-format=byte-stream ! identity ! rtph264pay/);
+  });
+  it('which streams share it: built-in source, no pointer, no prefix, at the screen rate', () => {
+    assert.equal(sharesCapture({}, undefined, screen), true);
+    assert.equal(sharesCapture({ width: 'width / 2', height: 'height / 2', gst_encoder: 'openh264enc', gst_suffix: 'identity' }, undefined, screen), true);
+    assert.equal(sharesCapture({ fps: 30 }, undefined, screen), true);
+    assert.equal(sharesCapture({ fps: 25 }, undefined, screen), false);
+    assert.equal(sharesCapture({ fps: 'fps' }, undefined, { ...screen, rate: 60 }), true);
+    assert.equal(sharesCapture({}, undefined, { ...screen, rate: 59.94 }), true);
+    assert.match(screenCapturePipeline({ display: ':5', screen: { ...screen, rate: 59.94 }, socket: '/s', shmSize: 1 }), /framerate=60\/1 ! videoconvert/);
+    assert.equal(sharesCapture({ show_pointer: true }, undefined, screen), false);
+    assert.equal(sharesCapture({ gst_prefix: 'identity' }, undefined, screen), false);
+    assert.equal(sharesCapture({ gst_pipeline: 'videotestsrc ! vp8enc' }, undefined, screen), false);
+    assert.equal(sharesCapture({}, 'ximagesrc ! vp8enc', screen), false);
+    assert.equal(sharesCapture({ width: 'nonsense +' }, undefined, screen), false);
+  });
+});
+
 describe('audio pipelines', () => {
   it('opus from the pulse monitor', () => {
     const p = buildAudioPipeline({ codec: opus, device: 'audio_output.monitor', port: 5 });
     assert.match(p, /^pulsesrc device=audio_output\.monitor ! /);
     assert.match(p, /audio\/x-raw,rate=48000,channels=2/);
-    assert.match(p, /opusenc [^!]*frame-size=10/);
+    assert.match(p, /opusenc [^!]*frame-size=20/);
     assert.match(p, /opusenc [^!]*inband-fec=true/);
     assert.match(p, /rtpopuspay pt=111 mtu=1200 ! udpsink host=127\.0\.0\.1 port=5 sync=false async=false$/);
   });
