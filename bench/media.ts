@@ -2,11 +2,12 @@
  * `npm run bench`: latency and CPU of the media loop at 1280x720, 30 fps, VP8, against the
  * real server running as a child process, watched by headless @roamhq/wrtc viewers.
  *
- * Quick mode (the default, about a minute): the flip rows for VP8 and the motion scenario
- * (bench/motion.ts) at 1280x720 with a Chromium viewer and fan-out to 1 and 10 non-decoding
- * viewers. `--full` adds the CPU and 5-viewer rows of the flip scenario, the bare-encoder
- * probe, H264 where a headless viewer decodes it, and the motion scenario at 1920x1080 with
- * fan-out to 25.
+ * Quick mode (the default, about a minute and a half): the flip rows for VP8, the motion
+ * scenario (bench/motion.ts) at 1280x720 with a Chromium viewer and fan-out to 1 and 10
+ * non-decoding viewers, Chromium latency in the 60 fps profile, and the SRTP send path
+ * against its floor (bench/srtp-cost.ts). `--full` adds the CPU and 5-viewer rows of the flip
+ * scenario, the bare-encoder probe, H264 where a headless viewer decodes it, Chromium
+ * latency with H264 at 30 and 60 fps, and the motion scenario at 1920x1080 with fan-out to 25.
  *
  * Other arguments are extra server flags, applied after the bench's own, e.g. to try another
  * pipeline: `npm run bench -- --capture.video.pipelines '{"main":{"fps":"60",...}}'`.
@@ -28,7 +29,8 @@ import { launchChromium } from '../tests/helpers/browser.js';
 import { isVideoProcess, serverPipelines } from './bare-stack.js';
 import { probeEncoder } from './encoder-probe.js';
 import { FlipWindow, withTimeout } from './flip-window.js';
-import { benchMotion } from './motion.js';
+import { benchLatencyProfile, benchMotion } from './motion.js';
+import { srtpCost } from './srtp-cost.js';
 import { alive, cmdline, CpuWindow, readProc } from './proc.js';
 import { startServer, stopAllServers, type ServerProcess } from './server-process.js';
 
@@ -554,6 +556,17 @@ async function cpuAndFanOut(server: ServerProcess, host: Viewer): Promise<void> 
   await Promise.all(extra.map(closeViewer));
 }
 
+/** The sending half of fan-out alone (bench/srtp-cost.ts), against its floor. */
+async function benchSrtpCost(): Promise<void> {
+  section('SRTP send path, CPU per packet to one viewer (10 packets per ms, receiver in another process)');
+  const c = await srtpCost();
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  row("werift's writeRtp (what the server used before)", us(c.werift));
+  row('server forwarder, AEAD-AES-128-GCM (negotiated with Chromium and werift)', us(c.gcm));
+  row('server forwarder, AES-128-CM-HMAC-SHA1-80', us(c.cm));
+  row('floor: GCM sealing + dgram.send of the same packet, no WebRTC', us(c.floor));
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   if (EXTRA_FLAGS.length) footer.push(`extra server flags: ${EXTRA_FLAGS.join(' ')}`);
@@ -562,6 +575,12 @@ async function main(): Promise<void> {
   await benchCodec('vp8', FULL);
   const report = { row, section, footer };
   await benchMotion({ width: 1280, height: 720, full: FULL, extraFlags: EXTRA_FLAGS }, report, chromium);
+  const samples = FULL ? 40 : 20;
+  await benchLatencyProfile({ width: 1280, height: 720, fps: 60, codec: 'vp8', samples, extraFlags: EXTRA_FLAGS }, report, chromium);
+  if (FULL) {
+    for (const fps of [30, 60]) await benchLatencyProfile({ width: 1280, height: 720, fps, codec: 'h264', samples, extraFlags: EXTRA_FLAGS }, report, chromium);
+  }
+  await benchSrtpCost();
   if (FULL) {
     await benchMotion({ width: 1920, height: 1080, full: FULL, extraFlags: EXTRA_FLAGS }, report, chromium);
     if (await wrtcDecodes('H264')) {

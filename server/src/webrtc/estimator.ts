@@ -117,6 +117,16 @@ export class StreamEstimator {
     return null;
   }
 
+  /**
+   * Nothing was sent since the last reading (a paused capture on a still screen): receivers
+   * report nothing about a silent stream, which must not count as a stall, and the stall
+   * window starts again when the stream does.
+   */
+  idle(now: number): void {
+    this.feedbackAt = now;
+    this.aboveSince = this.belowSince = null;
+  }
+
   private stepped(step: Step, now: number): Step {
     if (step === 'lower') this.lastDowngrade = now;
     else this.lastUpgrade = now;

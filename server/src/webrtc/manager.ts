@@ -350,9 +350,16 @@ export class WebRTCManager {
     const rate = new LossBasedRate(settings.initialBitrate, Math.max(2 * top, settings.initialBitrate));
     const estimator = new StreamEstimator(settings, Date.now());
     const log = this.opts.logger.child({ session_id: session.id });
+    let sent = peer.videoPacketsSent;
     state.timer = setInterval(() => {
-      // Nothing is sent while disabled or paused, so there is nothing to judge either.
-      if (!peer.sendingVideo) return;
+      // Nothing is sent while disabled or paused, or while the capture idles on a still
+      // screen, so there is nothing to judge either.
+      const before = sent;
+      sent = peer.videoPacketsSent;
+      if (!peer.sendingVideo || sent === before) {
+        estimator.idle(Date.now());
+        return;
+      }
       const ids = media.videoIds;
       const index = ids.indexOf(peer.videoId);
       const loss = peer.takePacketLoss();

@@ -423,6 +423,11 @@ export class Peer {
   }
 
   /** Video packets are being forwarded (connected, not paused or disabled). */
+  /** Video packets forwarded so far (retransmissions not counted). */
+  get videoPacketsSent(): number {
+    return this.videoOut.stats.fast + this.videoOut.stats.fallback;
+  }
+
   get sendingVideo(): boolean {
     return this.unsubscribeVideo !== null;
   }

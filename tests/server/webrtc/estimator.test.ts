@@ -63,6 +63,16 @@ describe('bandwidth estimator', () => {
     assert.deepEqual(steps[0], [26_000, 'lower']);
   });
 
+  test('a stream that sends nothing (capture paused on a still screen) is not stalled', () => {
+    const est = new StreamEstimator(SETTINGS, 0);
+    assert.deepEqual(run(est, 2000, 2000, () => ({ ...MID, estimate: 1_000_000 })), []);
+    // A minute of a still screen: no packets, so no reports; the manager calls idle() instead of update().
+    for (let now = 4000; now <= 64_000; now += 2000) est.idle(now);
+    // The screen changes again: the stall window starts over from there.
+    const steps = run(est, 66_000, 120_000, (now) => ({ ...MID, estimate: now === 70_000 ? 1_000_000 : null }));
+    assert.deepEqual(steps[0], [94_000, 'lower'], 'stalled only 24 s after the last report, not at once');
+  });
+
   test('steady feedback at the same value is not a stall', () => {
     const est = new StreamEstimator(SETTINGS, 0);
     assert.deepEqual(run(est, 2000, 60_000, () => ({ ...MID, estimate: 1_000_000 })), []);
