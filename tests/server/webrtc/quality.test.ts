@@ -213,3 +213,40 @@ describe('auto quality from the bandwidth estimator', () => {
     }
   });
 });
+
+describe('quality switch: the old stream plays until the new one delivers', () => {
+  let app: App;
+
+  before(async () => {
+    app = await startApp([
+      '--capture.video.pipelines',
+      JSON.stringify({
+        hq: { width: 'width', height: 'height', fps: 15, bitrate: 1500 },
+        // Runs, but never sends a packet: an encoder that has not delivered its first frame yet.
+        silent: { gst_pipeline: 'videotestsrc is-live=true ! fakesink name=never{port}' },
+      }),
+    ]);
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  test('switching to a stream that has not started keeps the picture moving', async () => {
+    const viewer = await Viewer.connect(app.url, 'alice', 'neko');
+    try {
+      await viewer.waitForFrame(() => true, 15_000);
+      const since = viewer.socket.events.length;
+      assert.deepEqual(await switchTo(viewer, 'silent', since), { disabled: false, id: 'silent', video: 'silent', auto: false });
+      // Break-before-make would stop every packet here, until the new stream's first keyframe.
+      const after = await videoPacketsReceived(viewer);
+      await waitFor('hq packets after the switch', async () => (await videoPacketsReceived(viewer)) >= after + 20, 10_000);
+      // Switching back to a running stream goes on at once.
+      assert.equal((await switchTo(viewer, 'hq', viewer.socket.events.length)).id, 'hq');
+      const back = await videoPacketsReceived(viewer);
+      await waitFor('packets after switching back', async () => (await videoPacketsReceived(viewer)) >= back + 20, 10_000);
+    } finally {
+      viewer.close();
+    }
+  });
+});
