@@ -579,6 +579,7 @@ async function main(): Promise<void> {
   await benchLatencyProfile({ width: 1280, height: 720, fps: 60, codec: 'vp8', samples, extraFlags: EXTRA_FLAGS }, report, chromium);
   if (FULL) {
     for (const fps of [30, 60]) await benchLatencyProfile({ width: 1280, height: 720, fps, codec: 'h264', samples, extraFlags: EXTRA_FLAGS }, report, chromium);
+    await benchLatencyProfile({ width: 1280, height: 720, fps: 30, codec: 'vp8', samples: 20, extraFlags: EXTRA_FLAGS, still: true }, report, chromium);
   }
   await benchSrtpCost();
   if (FULL) {

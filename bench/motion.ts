@@ -236,7 +236,7 @@ interface BrowserFlips {
   seconds: number;
 }
 
-async function browserFlips(viewer: ChromiumViewer, flip: FlipWindow, samples: number, fps = FPS): Promise<BrowserFlips> {
+async function browserFlips(viewer: ChromiumViewer, flip: FlipWindow, samples: number, fps = FPS, spacingMs = 250): Promise<BrowserFlips> {
   const keyDown = encodeClientMessage({ type: 'keyDown', keysym: KEYSYM });
   const keyUp = encodeClientMessage({ type: 'keyUp', keysym: KEYSYM });
   const out: BrowserFlips = { samples: [], pressedAt: [], missed: 0, statsBefore: null, statsAfter: null, seconds: 0 };
@@ -258,14 +258,14 @@ async function browserFlips(viewer: ChromiumViewer, flip: FlipWindow, samples: n
       }
     }
     // A random offset keeps the presses from locking onto one phase of the capture.
-    await sleep(Math.max(0, t0 + 250 + Math.random() * (1000 / fps) - performance.now()));
+    await sleep(Math.max(0, t0 + spacingMs + Math.random() * (1000 / fps) - performance.now()));
   }
   out.seconds = (performance.now() - began) / 1000;
   out.statsAfter = await viewer.stats().catch(() => null);
   return out;
 }
 
-function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FPS): void {
+function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FPS, still = false): void {
   const total = f.samples.map((s) => s.shownAt - s.sentAt);
   const gate = size === '1280x720';
   const missed = f.missed ? `, ${f.missed} missed` : '';
@@ -283,7 +283,8 @@ function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FP
   const leg = (k: keyof (typeof legs)[number]) => ms(median(legs.map((l) => l[k])));
   rep.row('  input: key sent -> KeyPress at X client (p50)', leg('input'));
   rep.row('  KeyPress -> last packet of frame at browser (p50)', leg('server'));
-  rep.row('    of which capture wait (expected mean: half a frame period)', ms(1000 / fps / 2));
+  if (still) rep.row('    of which capture wait: none expected (the paused capture grabs at the damage)', '');
+  else rep.row('    of which capture wait (expected mean: half a frame period)', ms(1000 / fps / 2));
   rep.row('  jitter buffer + decode (processingDuration, p50)', leg('decode'));
   rep.row('  rest until presented (p50)', leg('present'));
   rep.row('  presented -> rVFC callback (p50)', leg('render'));
@@ -294,7 +295,7 @@ function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FP
     const decoded = b.framesDecoded - a.framesDecoded;
     if (emitted > 0) rep.row('  browser jitter buffer (mean per frame, getStats)', ms(((b.jitterBufferDelay - a.jitterBufferDelay) / emitted) * 1000));
     if (decoded > 0) rep.row('  browser decode (mean per frame, getStats)', ms(((b.totalDecodeTime - a.totalDecodeTime) / decoded) * 1000));
-    rep.row('Chromium frames/s decoded during the flips', (decoded / f.seconds).toFixed(1), `${fps}`, decoded / f.seconds >= fps * 0.95);
+    if (!still) rep.row('Chromium frames/s decoded during the flips', (decoded / f.seconds).toFixed(1), `${fps}`, decoded / f.seconds >= fps * 0.95);
     rep.row('Chromium bitrate / packets lost', `${Math.round(((b.bytesReceived - a.bytesReceived) * 8) / 1000 / f.seconds)} kbit/s / ${b.packetsLost - a.packetsLost}`);
     if (b.decoder) rep.footer.push(`Chromium decoder: ${b.decoder}`);
   }
@@ -449,7 +450,15 @@ export interface LatencyProfile {
   codec: 'vp8' | 'h264';
   samples: number;
   extraFlags: string[];
+  /**
+   * No moving pattern, and flips further apart than `capture.video.idle_after`: each one
+   * finds the capture paused and is captured as soon as its damage arrives.
+   */
+  still?: boolean;
 }
+
+/** Flip spacing on a still screen: beyond the default 1 s idle_after. */
+const STILL_SPACING_MS = 1400;
 
 /**
  * Chromium input-to-photon alone, for a screen mode and codec other than the main scenario's:
@@ -463,14 +472,19 @@ export async function benchLatencyProfile(p: LatencyProfile, rep: Report, browse
   let flip: FlipWindow | null = null;
   let chromium: ChromiumViewer | null = null;
   try {
-    motion = await MotionWindow.open(server.display, even(p.width * 0.94), even(p.height * 0.89), p.fps);
+    if (!p.still) motion = await MotionWindow.open(server.display, even(p.width * 0.94), even(p.height * 0.89), p.fps);
     flip = await FlipWindow.open(server.display);
-    rep.section(`${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, moving test pattern: Chromium latency`);
+    rep.section(
+      p.still
+        ? `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, still screen, one change every ${STILL_SPACING_MS / 1000} s (the capture resumes on damage): Chromium latency`
+        : `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, moving test pattern: Chromium latency`,
+    );
     chromium = await ChromiumViewer.open(await browser(), server.url, 'chromium', 'neko');
     await chromium.waitForVideo(15_000);
     await chromium.becomeHost();
-    const flips = await browserFlips(chromium, flip, p.samples, p.fps);
-    reportBrowserFlips(rep, flips, size, p.fps);
+    const flips = await browserFlips(chromium, flip, p.samples, p.fps, p.still ? STILL_SPACING_MS : 250);
+    reportBrowserFlips(rep, flips, size, p.fps, p.still);
+    if (p.still) return;
     const encoder = new CpuWindow({ video: () => videoEncoders(server) });
     await sleep(3000);
     rep.row('video capture + encoder, moving screen, % of one core', pct(encoder.finish().video ?? NaN));
