@@ -221,13 +221,14 @@ describe('audio pipelines', () => {
     assert.match(p, /audio\/x-raw,rate=48000,channels=2/);
     assert.match(p, /opusenc [^!]*frame-size=20/);
     assert.match(p, /opusenc [^!]*inband-fec=true/);
-    assert.match(p, /rtpopuspay pt=111 mtu=1200 ! udpsink host=127\.0\.0\.1 port=5 sync=false async=false$/);
+    assert.match(p, /opusenc [^!]*dtx=true/);
+    assert.match(p, /rtpopuspay dtx=true pt=111 mtu=1200 ! udpsink host=127\.0\.0\.1 port=5 sync=false async=false$/);
   });
   it('pcmu / custom with {device}', () => {
     assert.match(buildAudioPipeline({ codec: getCodec('pcmu', 'audio'), device: 'x', port: 5 }), /mulawenc ! rtppcmupay pt=0/);
     assert.equal(
       buildAudioPipeline({ codec: opus, device: 'mon', pipeline: 'pulsesrc device={device} ! opusenc', port: 7 }),
-      'pulsesrc device=mon ! opusenc ! rtpopuspay pt=111 mtu=1200 ! udpsink host=127.0.0.1 port=7 sync=false async=false',
+      'pulsesrc device=mon ! opusenc ! rtpopuspay dtx=true pt=111 mtu=1200 ! udpsink host=127.0.0.1 port=7 sync=false async=false',
     );
   });
 });
