@@ -53,6 +53,8 @@ import { IceMux } from './webrtc/ice-mux.js';
 import { Microphone } from './webrtc/microphone.js';
 import { prepareUserFolder, resolveDesktopUser } from './process/desktop-user.js';
 
+/** Longest delay between a screen-damage report and the next (see DamageWatcher). */
+const DAMAGE_COALESCE_MS = 250;
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export interface App {
@@ -144,7 +146,12 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
     // Without it the shared screen capture runs on an idle screen too (no pause).
     const damage =
       config.capture.video.idle_after > 0
-        ? await DamageWatcher.start({ display: captureDisplay, logger }).catch((err: unknown) => {
+        ? await DamageWatcher.start({
+            display: captureDisplay,
+            logger,
+            // A few reports a second are enough to tell a moving screen from a still one.
+            coalesceMs: Math.min(DAMAGE_COALESCE_MS, config.capture.video.idle_after / 4),
+          }).catch((err: unknown) => {
             logger.warn({ module: 'damage', err }, 'screen changes not reported (no X DAMAGE): the screen capture never pauses');
             return null;
           })

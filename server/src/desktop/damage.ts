@@ -25,6 +25,12 @@ export interface DamageWatcherEvents {
 export interface DamageWatcherOptions {
   display: string;
   logger: Logger;
+  /**
+   * Re-arms this long after a report (default 0: at once), so a screen that keeps moving
+   * costs a few reports a second instead of one per frame drawn: each report wakes this
+   * process and sends the X server a request. Drawing in between is not reported.
+   */
+  coalesceMs?: number;
 }
 
 /**
@@ -40,9 +46,10 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
   private armed: { client: X11Client; damage: number } | null = null;
   /** The connection being armed (the first one by start() and by `connected` alike). */
   private arming: { client: X11Client; done: Promise<void> } | null = null;
+  private rearmTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
 
-  private constructor(opts: DamageWatcherOptions) {
+  private constructor(private readonly opts: DamageWatcherOptions) {
     super();
     this.log = opts.logger.child({ module: 'damage' });
     this.link = new X11Link({ display: opts.display, logger: this.log });
@@ -94,6 +101,8 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.armed = null;
+      if (this.rearmTimer) clearTimeout(this.rearmTimer);
+      this.rearmTimer = null;
       await this.link.close();
     })();
     return this.closing;
@@ -111,10 +120,19 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
     });
     if (this.link.client !== client || this.closing) return;
     const damage = client.raw.AllocID();
+    const rearm = () => {
+      this.rearmTimer = null;
+      if (this.armed?.damage === damage) ext.Subtract(damage, 0, 0);
+    };
     client.on('event', (ev: x11.XEvent) => {
       if (ev.name !== 'DamageNotify' || this.armed?.damage !== damage) return;
-      ext.Subtract(damage, 0, 0);
       this.emit('damage');
+      const delay = this.opts.coalesceMs ?? 0;
+      if (delay <= 0) rearm();
+      else if (!this.rearmTimer) {
+        this.rearmTimer = setTimeout(rearm, delay);
+        this.rearmTimer.unref?.();
+      }
     });
     ext.Create(damage, client.root, ext.ReportLevel.NonEmpty);
     this.armed = { client, damage };

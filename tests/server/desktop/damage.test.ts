@@ -51,6 +51,29 @@ describe('DamageWatcher', () => {
     assert.equal(watcher.watching, false);
   });
 
+  it('coalesces a screen that keeps changing into a few reports, and still reports a lone change at once', async () => {
+    const watcher = await DamageWatcher.start({ display: x.display, logger: silentLogger(), coalesceMs: 200 });
+    const painter = await X11Client.connect(x.display);
+    try {
+      let events = 0;
+      watcher.on('damage', () => events++);
+      // 50 changes over about a second: re-armed at every report, that would be 50 reports.
+      for (let i = 0; i < 50; i++) {
+        await painter.setRootBackground(i % 2 ? 0x202020 : 0x404040);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(events >= 2 && events <= 10, `${events} reports for 50 changes`);
+      // Quiet, so the watcher is re-armed; the next change is reported without waiting.
+      await new Promise((r) => setTimeout(r, 400));
+      const quiet = events;
+      await painter.setRootBackground(0x00ff00);
+      await waitFor('a lone change', () => events > quiet, 2000);
+    } finally {
+      await painter.close();
+      await watcher.close();
+    }
+  });
+
   it('reports a possible change when X goes away and comes back, then watches the new server', async () => {
     const watcher = await DamageWatcher.start({ display: x.display, logger: silentLogger() });
     try {
