@@ -44,6 +44,8 @@ export interface MotionOptions {
 }
 
 const FPS = 30;
+/** Flip spacing on a still screen: beyond the default 1 s idle_after. */
+const STILL_SPACING_MS = 1400;
 /** Two qualities of one screen: `hd` is every viewer's default. */
 const QUALITIES: Record<string, VideoPipelineConfig> = { hd: {}, sd: { width: 'width / 2', height: 'height / 2', bitrate: 800 } };
 const VP8 = getCodec('vp8', 'video');
@@ -320,22 +322,13 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
   ]);
   let motion: MotionWindow | null = null;
   let flip: FlipWindow | null = null;
-  let chromium: ChromiumViewer | null = null;
   const viewers: CountingViewer[] = [];
   try {
     motion = await MotionWindow.open(server.display, even(width * 0.94), even(height * 0.89));
     flip = await FlipWindow.open(server.display);
     rep.section(`VP8 ${size} @ ${FPS} fps, moving test pattern ${even(width * 0.94)}x${even(height * 0.89)} (stream fps from the screen mode)`);
 
-    if (full || width <= 1280) {
-      chromium = await ChromiumViewer.open(await browser(), server.url, 'chromium', 'neko');
-      await chromium.waitForVideo(15_000);
-      await chromium.becomeHost();
-      const flips = await browserFlips(chromium, flip, full ? 40 : 20);
-      reportBrowserFlips(rep, flips, size);
-      await chromium.close();
-      chromium = null;
-    }
+    if (full || width <= 1280) await chromiumLatency(rep, browser, server.url, flip, size, full ? 40 : 20);
 
     const addViewers = async (n: number) => {
       const fresh: CountingViewer[] = [];
@@ -434,7 +427,6 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
       rep.footer.push(`WARNING (motion ${size}): unrelated processes kept up to ${pct(busy)} of ${cores * 100} % busy; CPU and frame-rate figures include that contention.`);
     }
   } finally {
-    await chromium?.close();
     await Promise.allSettled(viewers.map((v) => v.close(server.url)));
     await flip?.close().catch(() => undefined);
     await motion?.close();
@@ -442,6 +434,28 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
   }
 }
 
+
+/** A Chromium viewer takes control, times `samples` flips and reports them; closed after. */
+async function chromiumLatency(
+  rep: Report,
+  browser: () => Promise<Browser>,
+  url: string,
+  flip: FlipWindow,
+  size: string,
+  samples: number,
+  fps = FPS,
+  still = false,
+): Promise<void> {
+  const viewer = await ChromiumViewer.open(await browser(), url, 'chromium', 'neko');
+  try {
+    await viewer.waitForVideo(15_000);
+    await viewer.becomeHost();
+    const flips = await browserFlips(viewer, flip, samples, fps, still ? STILL_SPACING_MS : 250);
+    reportBrowserFlips(rep, flips, size, fps, still);
+  } finally {
+    await viewer.close().catch(() => undefined);
+  }
+}
 
 export interface LatencyProfile {
   width: number;
@@ -457,8 +471,6 @@ export interface LatencyProfile {
   still?: boolean;
 }
 
-/** Flip spacing on a still screen: beyond the default 1 s idle_after. */
-const STILL_SPACING_MS = 1400;
 
 /**
  * Chromium input-to-photon alone, for a screen mode and codec other than the main scenario's:
@@ -470,7 +482,6 @@ export async function benchLatencyProfile(p: LatencyProfile, rep: Report, browse
   const server = await startServer(['--desktop.screen', `${size}@${p.fps}`, '--capture.video.codec', p.codec, ...p.extraFlags]);
   let motion: MotionWindow | null = null;
   let flip: FlipWindow | null = null;
-  let chromium: ChromiumViewer | null = null;
   try {
     if (!p.still) motion = await MotionWindow.open(server.display, even(p.width * 0.94), even(p.height * 0.89), p.fps);
     flip = await FlipWindow.open(server.display);
@@ -479,17 +490,12 @@ export async function benchLatencyProfile(p: LatencyProfile, rep: Report, browse
         ? `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, still screen, one change every ${STILL_SPACING_MS / 1000} s (the capture resumes on damage): Chromium latency`
         : `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, moving test pattern: Chromium latency`,
     );
-    chromium = await ChromiumViewer.open(await browser(), server.url, 'chromium', 'neko');
-    await chromium.waitForVideo(15_000);
-    await chromium.becomeHost();
-    const flips = await browserFlips(chromium, flip, p.samples, p.fps, p.still ? STILL_SPACING_MS : 250);
-    reportBrowserFlips(rep, flips, size, p.fps, p.still);
+    await chromiumLatency(rep, browser, server.url, flip, size, p.samples, p.fps, p.still);
     if (p.still) return;
     const encoder = new CpuWindow({ video: () => videoEncoders(server) });
     await sleep(3000);
     rep.row('video capture + encoder, moving screen, % of one core', pct(encoder.finish().video ?? NaN));
   } finally {
-    await chromium?.close().catch(() => undefined);
     await flip?.close().catch(() => undefined);
     await motion?.close().catch(() => undefined);
     await server.stop();

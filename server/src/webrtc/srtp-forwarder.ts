@@ -25,6 +25,7 @@
 import { createCipheriv, createHmac, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { RTCRtpSender } from 'werift';
+import { parseRtpHeader } from '../capture/rtp.js';
 
 /** The SRTP protection profiles (RFC 5764, RFC 7714) as werift numbers them. */
 const PROFILE_AES128_CM_SHA1_80 = 1;
@@ -92,23 +93,13 @@ export interface SrtpForwarderStats {
   retransmitted: number;
 }
 
-/** Minimal view of the source packet: the forwarder copies payload bytes, never the header. */
-function payloadOffset(src: Buffer): number {
-  const b0 = src[0]!;
-  let off = 12 + (b0 & 0x0f) * 4;
-  if (b0 & 0x10) off += 4 + src.readUInt16BE(off + 2) * 4;
-  return off;
-}
-
-function payloadEnd(src: Buffer): number {
-  return src[0]! & 0x20 ? src.length - src[src.length - 1]! : src.length;
-}
-
 export class SrtpForwarder {
   private readonly internals: WeriftSrtpInternals;
   private keys: SessionKeys | null = null;
   private keysFrom: unknown = null;
+  /** IV scratch: 12 bytes for GCM, 16 for AES-CM (createCipheriv copies it). */
   private readonly iv = Buffer.alloc(12);
+  private readonly iv16 = Buffer.alloc(16);
   private readonly rocBuf = Buffer.alloc(4);
   /** Output = source + offset (mod 2^16 / 2^32), fixed per source run. */
   private seqOffset = 0;
@@ -137,7 +128,6 @@ export class SrtpForwarder {
 
   /** Sends one RTP packet from the encoder; `src` is only read. */
   send(src: Buffer): void {
-    if (src.length < 12) return;
     const int = this.internals;
     if (int.dtlsTransport.state !== 'connected' || !int.dtlsTransport.iceTransport.connection.nominated) return;
     const keys = this.sessionKeys();
@@ -147,8 +137,10 @@ export class SrtpForwarder {
       return;
     }
 
-    const srcSeq = src.readUInt16BE(2);
-    const srcTs = src.readUInt32BE(4);
+    const h = parseRtpHeader(src);
+    if (!h) return;
+    const srcSeq = h.sequenceNumber;
+    const srcTs = h.timestamp;
     if (this.rebasePending) {
       this.seqOffset = (this.lastSeq + 1 - srcSeq) & 0xffff;
       this.tsOffset = (this.lastTs + 1 - srcTs) >>> 0;
@@ -164,18 +156,15 @@ export class SrtpForwarder {
       this.lastTs = ts;
     }
 
-    const pStart = payloadOffset(src);
-    const pEnd = payloadEnd(src);
-    if (pStart > pEnd) return;
     const delayId = this.opts.playoutDelayId();
     const playoutDelayId = delayId !== null && delayId >= 1 && delayId <= 14 ? delayId : null;
     const hdrLen = rtpHeaderLength(playoutDelayId);
-    const payloadLen = pEnd - pStart;
+    const payloadLen = h.payloadLength;
     const tagLen = keys.profile === PROFILE_AEAD_AES128_GCM ? GCM_TAG : HMAC_TAG;
     const out = Buffer.allocUnsafe(hdrLen + payloadLen + tagLen);
-    writeRtpHeader(out, { marker: (src[1]! & 0x80) !== 0, payloadType: codec.payloadType, seq, ts, ssrc: int.ssrc, playoutDelayId });
+    writeRtpHeader(out, { marker: h.marker, payloadType: codec.payloadType, seq, ts, ssrc: int.ssrc, playoutDelayId });
     const header = out.subarray(0, hdrLen);
-    const payload = src.subarray(pStart, pEnd);
+    const payload = src.subarray(h.payloadOffset, h.payloadOffset + payloadLen);
     if (keys.profile === PROFILE_AEAD_AES128_GCM) {
       this.gcmIv(int.ssrc, seq, keys.cipher.srtpSessionSalt);
       const cipher = createCipheriv('aes-128-gcm', keys.cipher.srtpSessionKey, this.iv);
@@ -199,7 +188,7 @@ export class SrtpForwarder {
     this.stats.fast++;
     int.packetCount = (int.packetCount + 1) >>> 0;
     int.octetCount = (int.octetCount + payloadLen) >>> 0;
-    if (src[1]! & 0x80 || !this.started) {
+    if (h.marker || !this.started) {
       // Once per frame is plenty for the sender report's clock pair.
       int.ntpTimestamp = ntpNow();
       int.rtpTimestamp = ts;
@@ -220,8 +209,6 @@ export class SrtpForwarder {
       this.stats.retransmitted++;
     }
   }
-
-  private readonly iv16 = Buffer.alloc(16);
 
   private write(pkt: Buffer): void {
     const dtls = this.internals.dtlsTransport;
