@@ -44,8 +44,8 @@ export interface MotionOptions {
 }
 
 const FPS = 30;
-/** Flip spacing on a still screen: beyond the default 1 s idle_after. */
-const STILL_SPACING_MS = 1400;
+/** Flip spacing on a still screen, a slow typist's: beyond the default 100 ms idle_after. */
+const STILL_SPACING_MS = 300;
 /** Two qualities of one screen: `hd` is every viewer's default. */
 const QUALITIES: Record<string, VideoPipelineConfig> = { hd: {}, sd: { width: 'width / 2', height: 'height / 2', bitrate: 800 } };
 const VP8 = getCodec('vp8', 'video');

@@ -257,6 +257,9 @@ export class Capture {
         shared.release(id);
       },
       wake: () => shared.wake(),
+      frameEncoded: () => {
+        if (this.sharers.has(id)) shared.frameEncoded();
+      },
     };
   }
 }

@@ -16,8 +16,13 @@
  *   else is sent to it.
  * - ximagesrc (1.22) holds a server grab (XGrabServer) around every frame it grabs. Stopped
  *   inside it, it would freeze every X client, and with them the damage that would continue
- *   it (measured at 1080p: one pause in ten to twenty). So a pause only stands once the X server
- *   answers a round trip on another connection, and is checked again while it lasts.
+ *   it (measured at 1080p: one pause in ten to twenty when stopped at a random time). So the
+ *   stop is sent when an encoder has just finished a frame (`frameEncoded`): the capture is
+ *   then waiting for its next frame time, holding nothing. The pause still only stands once
+ *   the X server answers a round trip on another connection, and is checked while it lasts.
+ * - A short idle time pays: a paused capture grabs at the very damage that continues it, while
+ *   a running one makes that change wait for its next frame time (half a frame on average).
+ *   Typing on a still page is served by the first; only continuous motion by the second.
  * - Everything lives in a private 0700 directory, removed on close; shared memory segments a
  *   killed capture could not unlink are removed after it.
  */
@@ -64,6 +69,8 @@ const SHM_FRAMES = 8;
 /** Fewer and the capture stalls waiting for its encoders to hand frames back. */
 const SHM_MIN_FRAMES = 3;
 const SOCKET_WAIT_MS = 5000;
+/** A pause waits this long at most for an encoder to finish a frame (`frameEncoded`). */
+const FRAME_WAIT_MS = 250;
 /** Time for the X server to act on whatever the capture sent before it was stopped. */
 const PAUSE_SETTLE_MS = 20;
 /** An idle X server answers in well under a millisecond; a grabbed one never does. */
@@ -158,6 +165,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   private readonly deadPids = new Set<number>();
 
   private _paused = false;
+  /** Idle long enough: the pause is sent with the next finished frame. */
+  private pauseWanted = false;
   private lastActivity = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -212,6 +221,13 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   /** Someone needs frames now (a viewer joined): runs the capture for at least idleAfterMs. */
   wake(): void {
     this.activity('viewer');
+  }
+
+  /** An encoder fed by this capture sent the end of a frame: the capture is between grabs. */
+  frameEncoded(): void {
+    if (!this.pauseWanted) return;
+    this.pauseWanted = false;
+    void this.pauseNow();
   }
 
   /**
@@ -391,6 +407,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   private activity(reason: string): void {
     this.lastActivity = performance.now();
+    this.pauseWanted = false;
     if (this._paused) this.resume(reason);
     this.armIdleTimer();
   }
@@ -408,7 +425,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     const wait = delayMs ?? Math.max(0, this.lastActivity + this.opts.idleAfterMs - performance.now());
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      void this.pauseIfIdle();
+      this.pauseIfIdle();
     }, wait);
     this.idleTimer.unref?.();
   }
@@ -416,6 +433,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   private clearIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.pauseWanted = false;
     this.clearWatchdog();
   }
 
@@ -424,15 +442,34 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     this.watchdog = null;
   }
 
-  private async pauseIfIdle(): Promise<void> {
+  private pausable(): SupervisedProcess | null {
     const proc = this.proc;
-    const damage = this.opts.damage;
-    if (this._paused || !proc || proc.state !== 'running' || this._state !== 'running' || this.closing) return;
-    if (!damage?.watching) return;
+    if (this._paused || !proc || proc.state !== 'running' || this._state !== 'running' || this.closing) return null;
+    return this.opts.damage?.watching ? proc : null;
+  }
+
+  private pauseIfIdle(): void {
+    if (!this.pausable()) return;
     if (performance.now() - this.lastActivity < this.opts.idleAfterMs) {
       this.armIdleTimer();
       return;
     }
+    this.pauseWanted = true;
+    // No frame in time (an encoder stalled): pause anyway; the round trip below catches a grab.
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (!this.pauseWanted) return;
+      this.pauseWanted = false;
+      void this.pauseNow();
+    }, FRAME_WAIT_MS);
+    this.idleTimer.unref?.();
+  }
+
+  private async pauseNow(): Promise<void> {
+    const proc = this.pausable();
+    const damage = this.opts.damage;
+    if (!proc || !damage || performance.now() - this.lastActivity < this.opts.idleAfterMs) return;
+    this.clearIdleTimer();
     proc.kill('SIGSTOP');
     this._paused = true;
     await sleep(PAUSE_SETTLE_MS);
@@ -440,6 +477,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     if (!(await damage.responsive(PROBE_TIMEOUT_MS))) {
       // Stopped while holding its grab: continue it and try again in a moment.
       if (this._paused && this.proc === proc) this.resume('x server grabbed');
+      this.log.debug('screen capture stopped inside its grab; resumed');
       this.armIdleTimer(PAUSE_RETRY_MS);
       return;
     }

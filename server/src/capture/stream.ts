@@ -35,6 +35,8 @@ export interface StreamSource {
   release(): void;
   /** A subscriber arrived: it needs frames now. */
   wake(): void;
+  /** The encoder sent the last packet of a frame (RTP marker bit). */
+  frameEncoded?(): void;
 }
 
 export interface RtpStreamOptions {
@@ -446,6 +448,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
     }
 
     for (const sub of this.subs) if (sub.mode === 'live') this.deliver(sub, buf);
+    if (h.marker) this.opts.source?.frameEncoded?.();
   }
 
   private advance(slot: number): void {

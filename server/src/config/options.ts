@@ -212,7 +212,7 @@ export const OPTIONS = [
   opt('capture.video.ids', stringList, [], 'video stream ids, highest quality first (empty: [main])'),
   opt('capture.video.pipelines', videoPipelines, {}, 'per stream id: width, height, fps, bitrate, gst_* settings, show_pointer; extension: a stream without fps follows the screen mode\'s rate (neko fixes the default stream at 25 fps)'),
   opt('capture.video.pipeline', text, '', 'single-stream GStreamer pipeline (ignored when pipelines are set)'),
-  opt('capture.video.idle_after', duration, '1s', 'extension: the screen capture shared by the built-in video streams pauses after this long without any change on the screen (X DAMAGE) and resumes at the next change or viewer (stored in ms; 0: never pause)'),
+  opt('capture.video.idle_after', duration, '100ms', 'extension: the screen capture shared by the built-in video streams pauses after this long without any change on the screen (X DAMAGE) and resumes at the next change or viewer, grabbing that change at once instead of at its next frame time (stored in ms; 0: never pause)'),
   opt('capture.audio.device', text, 'audio_output.monitor', 'PulseAudio source to capture'),
   opt('capture.audio.codec', mediaCodec(AUDIO_CODECS, 'opus'), 'opus', 'audio codec (unknown names fall back to opus)'),
   opt('capture.audio.pipeline', text, '', 'custom GStreamer audio pipeline'),

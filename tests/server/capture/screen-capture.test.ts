@@ -168,7 +168,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
     }
   });
 
-  it('pausing never leaves the X server grabbed (ximagesrc grabs it around every frame): 20 pauses at 1080p, each ended by a change', async () => {
+  it('pauses are sent between frames, never inside the grab ximagesrc holds around every frame: 50 pauses at 1080p, each ended by a change', async () => {
     const big = await startXvfb({ width: 1920, height: 1080 });
     const bigDamage = await DamageWatcher.start({ display: big.display, logger: silentLogger() });
     const painter = await X11Client.connect(big.display);
@@ -187,7 +187,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
     const main = counter(c.video('main')!);
     try {
       await waitFor('packets', () => main.packets > 0, 10_000);
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 50; i++) {
         await waitFor(`pause ${i}`, () => shared.paused && procState(shared.processId!) === 'T', 5000);
         const before = main.packets;
         await painter.setRootBackground(i % 2 ? 0xff0000 : 0x00ff00);
@@ -195,7 +195,9 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
       }
       const caught = log.lines.filter((l) => l.msg === 'screen capture resumed' && l.reason === 'x server grabbed').length;
       console.log(`# pauses undone because the capture was stopped holding its grab: ${caught}`);
-      // The check right after stopping catches them; the watchdog is only a last resort.
+      // Stopped at a random time, about one pause in fifteen lands inside the grab at 1080p
+      // and freezes every X client until the round trip below gives up.
+      assert.equal(caught, 0, 'no pause stopped the capture inside its grab');
       assert.deepEqual(log.lines.filter((l) => l.msg === 'X server held by the paused screen capture; resuming it'), []);
     } finally {
       main.stop();
