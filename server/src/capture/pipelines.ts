@@ -372,12 +372,13 @@ export function i420FrameBytes(width: number, height: number): number {
 }
 
 /**
- * Colour matrix of the shared frames. Caps without one default to BT.709 from 720 lines up
+ * Colour matrix of every captured frame. Caps without one default to BT.709 from 720 lines up
  * and BT.601 below, so a downscaling encoder converted the matrix too, through GStreamer's
  * slow path (720p → 360p: 7 % of a core instead of 1 %). BT.601 is also what browsers assume
- * for VP8, which carries no colour description.
+ * for VP8, which carries no colour description: BT.709 frames decode a pure red as about
+ * (233, 0, 2).
  */
-const SHARED_COLORIMETRY = 'bt601';
+const FRAME_COLORIMETRY = 'bt601';
 
 /**
  * The shared screen capture: the screen converted to I420 once, handed to the encoders'
@@ -390,7 +391,7 @@ export function screenCapturePipeline(opts: ScreenCapturePipelineOptions): strin
     `ximagesrc display-name=${opts.display} use-damage=false show-pointer=false`,
     `video/x-raw,framerate=${fps}/1`,
     'videoconvert',
-    `video/x-raw,format=I420,colorimetry=${SHARED_COLORIMETRY},framerate=${fps}/1`,
+    `video/x-raw,format=I420,colorimetry=${FRAME_COLORIMETRY},framerate=${fps}/1`,
     `shmsink socket-path=${formatValue(opts.socket)} shm-size=${opts.shmSize} perms=384 wait-for-connection=false sync=false async=false`,
   ].join(' ! ');
 }
@@ -402,7 +403,7 @@ export function screenCapturePipeline(opts: ScreenCapturePipelineOptions): strin
 export function sharedScreenSource(socket: string, screen: ScreenSize): string {
   return (
     `shmsrc socket-path=${formatValue(socket)} is-live=true do-timestamp=true ! ` +
-    `video/x-raw,format=I420,colorimetry=${SHARED_COLORIMETRY},width=${screen.width},height=${screen.height},framerate=${captureRate(screen)}/1`
+    `video/x-raw,format=I420,colorimetry=${FRAME_COLORIMETRY},width=${screen.width},height=${screen.height},framerate=${captureRate(screen)}/1`
   );
 }
 
@@ -447,7 +448,7 @@ export function encodedScreen(opts: EncodedScreenOptions): string {
   // No videorate: ximagesrc already paces at the caps' rate, and videorate holds every frame
   // until the next arrives — a whole frame of added latency (measured by `npm run bench`).
   parts.push('videoconvert');
-  parts.push(`video/x-raw,format=I420,framerate=${fps}/1`);
+  parts.push(`video/x-raw,format=I420,colorimetry=${FRAME_COLORIMETRY},framerate=${fps}/1`);
   parts.push(encodeRaw({ ...opts, scale: undefined }));
   return parts.join(' ! ');
 }

@@ -79,7 +79,7 @@ describe('video pipelines', () => {
   it('default VP8: ximagesrc → vp8enc realtime → rtpvp8pay → udpsink', () => {
     const p = buildVideoPipeline({ display: ':5', codec: vp8, screen, port: 40000 });
     assert.match(p, /^ximagesrc display-name=:5 use-damage=false show-pointer=false ! /);
-    assert.match(p, /video\/x-raw,format=I420,framerate=30\/1/);
+    assert.match(p, /video\/x-raw,format=I420,colorimetry=bt601,framerate=30\/1/);
     assert.match(p, /vp8enc [^!]*deadline=1/);
     assert.match(p, /vp8enc [^!]*end-usage=cbr/);
     assert.match(p, /keyframe-max-dist=60/);
@@ -91,7 +91,7 @@ describe('video pipelines', () => {
     assert.equal(resolveVideo({}, screen).fps, 30);
     const at60 = buildVideoPipeline({ display: ':5', codec: vp8, screen: { ...screen, rate: 60 }, port: 1 });
     assert.match(at60, /^ximagesrc [^!]* ! video\/x-raw,framerate=60\/1 ! /);
-    assert.match(at60, /format=I420,framerate=60\/1/);
+    assert.match(at60, /format=I420,colorimetry=bt601,framerate=60\/1/);
     assert.match(at60, /keyframe-max-dist=120/);
     assert.equal(resolveVideo({ fps: 'min(fps, 25)' }, { ...screen, rate: 60 }).fps, 25);
   });

@@ -310,7 +310,7 @@ describe('idle screen with viewers (whole app, wrtc viewers)', () => {
       '--capture.video.idle_after',
       '300ms',
       '--capture.video.pipelines',
-      JSON.stringify(TWO_QUALITIES),
+      JSON.stringify({ ...TWO_QUALITIES, pointer: { show_pointer: true } }),
     ]);
     await paintRoot(app.desktop.display, '#0000ff');
   });
@@ -350,5 +350,15 @@ describe('idle screen with viewers (whole app, wrtc viewers)', () => {
       assert.ok(near(p, RED, 10), `exact red at ${f.width}x${f.height}: ${JSON.stringify(p)}`);
     }
     console.log(`# joining sd while paused: first red frame ${(performance.now() - other.answeredAt).toFixed(0)} ms after the answer`);
+  });
+
+  it('a quality with a capture of its own (show_pointer) is in BT.601 colours too', async () => {
+    const own = await Viewer.connect(app.url, 'dave', 'neko', { video: { selector: { type: 'exact', id: 'pointer' } }, audio: {} });
+    viewers.push(own);
+    // Away from the pointer, which this capture draws.
+    const frame = await own.waitForFrame((f) => f.width === 1280 && near(pixel(f, 100, 100), RED, 60), 10_000);
+    assert.ok(gst('ximagesrc').some((cmd) => /show-pointer=true/.test(cmd)), 'its own ximagesrc');
+    const p = pixel(frame, 100, 100);
+    assert.ok(near(p, RED, 10), `exact red at 1280x720: ${JSON.stringify(p)}`);
   });
 });
