@@ -435,7 +435,9 @@ async function benchCodec(codec: string, full: boolean): Promise<void> {
     const decode = decoded > 0 ? ((statsAfter.totalDecodeTime - statsBefore.totalDecodeTime) / decoded) * 1000 : NaN;
     if (Number.isFinite(decode)) row('    viewer decode (mean per frame)', ms(decode));
     if (Number.isFinite(jitter) && Number.isFinite(decode)) {
-      row('    rest: capture wait, encode, send, receive (~)', ms(median(flips.picture) - jitter - decode));
+      // Means over every frame against the flips' median: only an estimate, and none when negative.
+      const rest = median(flips.picture) - jitter - decode;
+      row('    rest: capture wait, encode, send, receive (~)', rest >= 0 ? ms(rest) : 'n/a (the means exceed the median)');
     }
   }
   row('data-channel ping RTT p50', ms(median(rtts)));
