@@ -23,6 +23,10 @@
  * - A short idle time pays: a paused capture grabs at the very damage that continues it, while
  *   a running one makes that change wait for its next frame time (half a frame on average).
  *   Typing on a still page is served by the first; only continuous motion by the second.
+ * - A hung encoder (one that stops taking frames) would fill the shared memory and block the
+ *   capture, and with it every other quality. While the capture runs, some encoder finishes a
+ *   frame every frame period; after `STALL_MS` without one the capture is restarted, and with
+ *   it its encoders.
  * - Everything lives in a private 0700 directory, removed on close; shared memory segments a
  *   killed capture could not unlink are removed after it.
  */
@@ -69,6 +73,9 @@ const SHM_FRAMES = 8;
 /** Fewer and the capture stalls waiting for its encoders to hand frames back. */
 const SHM_MIN_FRAMES = 3;
 const SOCKET_WAIT_MS = 5000;
+/** A running capture whose encoders finish no frame for this long is stuck (see above). */
+const STALL_MS = 5000;
+const STALL_CHECK_MS = 1000;
 /** A pause waits this long at most for an encoder to finish a frame (`frameEncoded`). */
 const FRAME_WAIT_MS = 250;
 /** Time for the X server to act on whatever the capture sent before it was stopped. */
@@ -168,6 +175,11 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   /** Idle long enough: the pause is sent with the next finished frame. */
   private pauseWanted = false;
   private lastActivity = 0;
+  /** Last finished frame, or the last resume if later: what the stall check measures. */
+  private lastProgress = 0;
+  /** Frames finished by the current process: a first start may be slow (plugin registry scan). */
+  private framesSinceStart = 0;
+  private stallCheck: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private readonly onDamage = () => this.activity('damage');
@@ -225,6 +237,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   /** An encoder fed by this capture sent the end of a frame: the capture is between grabs. */
   frameEncoded(): void {
+    this.lastProgress = performance.now();
+    this.framesSinceStart++;
     if (!this.pauseWanted) return;
     this.pauseWanted = false;
     void this.pauseNow();
@@ -324,6 +338,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
       this._paused = false;
       this.setState('running');
       this.activity('start');
+      this.watchForStalls(proc);
       if (!this.stale) this.ready.resolve();
     });
     proc.on('exited', () => {
@@ -369,6 +384,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   /** The process is gone: forget it and remove what it could not. */
   private processGone(): void {
     this.clearIdleTimer();
+    if (this.stallCheck) clearInterval(this.stallCheck);
+    this.stallCheck = null;
     this._paused = false;
     if (this.pid !== null) this.deadPids.add(this.pid);
     this.pid = null;
@@ -416,6 +433,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     this.clearWatchdog();
     if (!this._paused) return;
     this._paused = false;
+    this.lastProgress = performance.now();
     if (this.proc && this.pid !== null) this.proc.kill('SIGCONT');
     this.log.debug({ reason }, 'screen capture resumed');
   }
@@ -485,6 +503,19 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     this.log.debug('screen idle; screen capture paused');
     this.watchdog = setInterval(() => void this.checkPaused(proc), WATCHDOG_MS);
     this.watchdog.unref?.();
+  }
+
+  private watchForStalls(proc: SupervisedProcess): void {
+    if (this.stallCheck) clearInterval(this.stallCheck);
+    this.framesSinceStart = 0;
+    this.stallCheck = setInterval(() => {
+      if (this.proc !== proc || this._paused || this._state !== 'running' || this.closing || this.stale || this.framesSinceStart === 0) return;
+      if (performance.now() - this.lastProgress < STALL_MS) return;
+      this.log.warn({ ms: Math.round(performance.now() - this.lastProgress) }, 'screen capture stalled: no encoder finished a frame; restarting it and its encoders');
+      this.lastProgress = performance.now();
+      void this.restart();
+    }, STALL_CHECK_MS);
+    this.stallCheck.unref?.();
   }
 
   /** A pause that froze the X server after all (a grab that landed late) is undone. */

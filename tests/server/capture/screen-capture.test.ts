@@ -122,6 +122,34 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
     }
   });
 
+  it('an encoder that stops reading (hung) does not freeze the other qualities: the stalled capture restarts with its encoders', async () => {
+    const log = new LogLines('info');
+    const c = new Capture(options({ idleAfterMs: 0, logger: log.logger }));
+    const shared = c.screenCapture!;
+    const hd = counter(c.video('hd')!);
+    const sd = counter(c.video('sd')!);
+    let hung: number | null = null;
+    try {
+      await waitFor('packets of both qualities', () => hd.frames > 0 && sd.frames > 0, 10_000);
+      const [line] = execFileSync('pgrep', ['-af', `^gst-launch-1.0 shmsrc socket-path=${shared.socket} .*width=640`], { encoding: 'utf8' }).trim().split('\n');
+      hung = Number(line!.split(' ')[0]);
+      process.kill(hung, 'SIGSTOP');
+      // Its unreturned frames fill the shared memory within a third of a second; the capture
+      // then blocks, and with it every other encoder.
+      await sleep(1000);
+      const hdAt = hd.frames;
+      const sdAt = sd.frames;
+      await waitFor('hd frames again', () => hd.frames > hdAt + 30, 15_000);
+      await waitFor('sd frames again, from a new encoder', () => procState(hung!) === '' && sd.frames > sdAt + 30, 15_000);
+      assert.ok(log.lines.some((l) => l.msg === 'screen capture stalled: no encoder finished a frame; restarting it and its encoders'), 'the stall is logged');
+    } finally {
+      if (hung !== null && procState(hung) !== '') process.kill(hung, 'SIGCONT');
+      hd.stop();
+      sd.stop();
+      await c.close();
+    }
+  });
+
   it('an encoder waits for a capture slow to start instead of failing without it', async () => {
     const c = new Capture(options({ video: { codec: 'vp8', ids: [], pipelines: {} }, idleAfterMs: 0 }));
     const xPid = lockPid(x.display);
