@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { splitLaunchArgs } from '../server/src/capture/pipelines.js';
-import { removeShmSegments } from '../server/src/capture/screen-capture.js';
+import { removeShmSegments, withNativePlugins } from '../server/src/capture/screen-capture.js';
 import type { ServerProcess } from './server-process.js';
 
 export interface ServerPipelines {
@@ -31,7 +31,7 @@ export function serverPipelines(server: ServerProcess): ServerPipelines | undefi
 
 /** A video process is the shared capture or an encoder (whether fed by it or capturing itself). */
 export function isVideoProcess(cmdline: string): boolean {
-  return /\b(ximagesrc|shmsrc)\b/.test(cmdline);
+  return /\b(ximagesrc|nekodamagesrc|shmsrc)\b/.test(cmdline);
 }
 
 export interface BareStack {
@@ -55,7 +55,8 @@ export async function startBare(display: string, capture: string | undefined, en
   const socketPath = join(dir, 'screen');
   const children: ChildProcess[] = [];
   const sockets: dgram.Socket[] = [];
-  const env = { ...process.env, DISPLAY: display };
+  // The server's capture may use server/native's grabber.
+  const env = { ...withNativePlugins(process.env), DISPLAY: display };
   const killAll = () => {
     for (const child of children) {
       try {

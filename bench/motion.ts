@@ -5,13 +5,13 @@
  * - fan-out to N non-decoding werift viewers: server CPU per extra viewer, µs of server CPU
  *   per forwarded packet per viewer, loss and frame rate at every viewer;
  * - the encoder on a moving and on a static screen;
- * - the shared screen capture: paused on the static screen, how fast it resumes at a change
+ * - the shared screen capture: idle on the static screen, how fast it shows a change
  *   and how fast a viewer joining it then gets video; switching a viewer between qualities;
  *   one capture feeding two encoders against two pipelines capturing each for itself;
  * - the server's video processes run bare (gst-launch-1.0 alone) against the whole stack.
  *
- * "Video" CPU is the screen capture plus the encoders (gst-launch processes with ximagesrc
- * or shmsrc). The server runs two qualities, `hd` (the default, screen size) and `sd`.
+ * "Video" CPU is the screen capture plus the encoders (gst-launch processes with ximagesrc,
+ * nekodamagesrc or shmsrc). The server runs two qualities, `hd` (the default, screen size) and `sd`.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -78,9 +78,9 @@ function videoEncoders(server: ServerProcess): number[] {
   return server.tree().filter((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && isVideoProcess(cmdline(pid)));
 }
 
-/** The server's shared screen capture process (ximagesrc into shmsink), if one runs. */
+/** The server's shared screen capture process (its grabber into shmsink), if one runs. */
 function captureProcess(server: ServerProcess): number | undefined {
-  return server.tree().find((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && /ximagesrc .*shmsink/.test(cmdline(pid)));
+  return server.tree().find((pid) => readProc(pid)?.comm === 'gst-launch-1.0' && /(ximagesrc|nekodamagesrc) .*shmsink/.test(cmdline(pid)));
 }
 
 function stopped(pid: number | undefined): boolean {
@@ -113,26 +113,42 @@ function nextPacket(viewer: CountingViewer, t0: number, ms: number): Promise<num
 }
 
 interface IdleFigures {
-  /** Screen change on a paused capture → first packet at the viewer. */
+  /** Screen change on an idle capture → first packet at the viewer. */
   resume: number[];
-  /** A viewer joining a paused capture: its answer → its first packet. */
+  /** A viewer joining an idle capture: its answer → its first packet. */
   join: number;
-  /** Samples where the capture never paused. */
-  neverPaused: number;
+  /** Samples where the capture never went idle. */
+  neverIdle: number;
 }
 
-/** Times changes made while the capture is paused, then a viewer joining a paused capture. */
+/**
+ * Whether the capture went idle within `ms`: ximagesrc's process stopped (SIGSTOP), or, with
+ * the damage grabber, which idles by itself, no packet for 300 ms.
+ */
+async function idleWithin(server: ServerProcess, viewer: CountingViewer, ms: number): Promise<boolean> {
+  if (grabberOf(server) !== 'damage') return until(() => stopped(captureProcess(server)), ms);
+  const deadline = performance.now() + ms;
+  let seen = viewer.counts.packets;
+  while (performance.now() < deadline) {
+    await sleep(300);
+    if (viewer.counts.packets === seen) return true;
+    seen = viewer.counts.packets;
+  }
+  return false;
+}
+
+/** Times changes made while the capture is idle, then a viewer joining an idle capture. */
 async function idleFigures(server: ServerProcess, flip: FlipWindow, viewer: CountingViewer, samples: number): Promise<IdleFigures> {
-  const out: IdleFigures = { resume: [], join: NaN, neverPaused: 0 };
+  const out: IdleFigures = { resume: [], join: NaN, neverIdle: 0 };
   for (let i = 0; i < samples; i++) {
-    if (!(await until(() => stopped(captureProcess(server)), 5000))) {
-      out.neverPaused++;
+    if (!(await idleWithin(server, viewer, 5000))) {
+      out.neverIdle++;
       continue;
     }
     const t0 = flip.toggle();
     out.resume.push((await nextPacket(viewer, t0, 2000)) - t0);
   }
-  if (await until(() => stopped(captureProcess(server)), 5000)) {
+  if (await idleWithin(server, viewer, 5000)) {
     const joining = await withTimeout(CountingViewer.connect(server.url, 'joiner', 'neko'), 10_000, 'joining viewer login');
     try {
       await joining.waitForVideo(5000);
@@ -267,7 +283,14 @@ async function browserFlips(viewer: ChromiumViewer, flip: FlipWindow, samples: n
   return out;
 }
 
-function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FPS, still = false): void {
+/** The grabber of the server's shared capture, from its log: `damage`, `ximagesrc` or ''. */
+function grabberOf(server: ServerProcess): string {
+  const start = [...server.logs].reverse().find((l) => l.msg === 'starting screen capture');
+  const pipeline = typeof start?.pipeline === 'string' ? start.pipeline : '';
+  return pipeline.startsWith('nekodamagesrc') ? 'damage' : pipeline.startsWith('ximagesrc') ? 'ximagesrc' : '';
+}
+
+function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, grabber: string, fps = FPS, still = false): void {
   const total = f.samples.map((s) => s.shownAt - s.sentAt);
   const gate = size === '1280x720';
   const missed = f.missed ? `, ${f.missed} missed` : '';
@@ -284,9 +307,15 @@ function reportBrowserFlips(rep: Report, f: BrowserFlips, size: string, fps = FP
   }));
   const leg = (k: keyof (typeof legs)[number]) => ms(median(legs.map((l) => l[k])));
   rep.row('  input: key sent -> KeyPress at X client (p50)', leg('input'));
-  rep.row('  KeyPress -> last packet of frame at browser (p50)', leg('server'));
-  if (still) rep.row('    of which capture wait: none expected (the paused capture grabs at the damage)', '');
-  else rep.row('    of which capture wait (expected mean: half a frame period)', ms(1000 / fps / 2));
+  rep.row('  KeyPress -> last packet of frame at browser, p50 / p95', `${leg('server')} / ${ms(quantile(legs.map((l) => l.server), 0.95))}`);
+  const period = 1000 / fps;
+  if (grabber === 'damage') {
+    rep.row('    of which capture wait (damage grabber: >= 1/4 period after the last grab; expected mean)', ms(still ? 0 : period / 32));
+  } else if (still) {
+    rep.row('    of which capture wait: none expected (the paused capture grabs at the damage)', '');
+  } else {
+    rep.row('    of which capture wait: ximagesrc grabs every frame period (expected mean: half of it)', ms(period / 2));
+  }
   rep.row('  jitter buffer + decode (processingDuration, p50)', leg('decode'));
   rep.row('  rest until presented (p50)', leg('present'));
   rep.row('  presented -> rVFC callback (p50)', leg('render'));
@@ -328,7 +357,7 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
     flip = await FlipWindow.open(server.display);
     rep.section(`VP8 ${size} @ ${FPS} fps, moving test pattern ${even(width * 0.94)}x${even(height * 0.89)} (stream fps from the screen mode)`);
 
-    if (full || width <= 1280) await chromiumLatency(rep, browser, server.url, flip, size, full ? 40 : 20);
+    if (full || width <= 1280) await chromiumLatency(rep, browser, server, flip, size, full ? 40 : 20);
 
     const addViewers = async (n: number) => {
       const fresh: CountingViewer[] = [];
@@ -380,15 +409,16 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
     await sleep(1500);
     const still = await cpuWindow(server, null, viewers, windowMs);
     const stillGate = size === '1280x720';
-    rep.row('video capture + encoder, static screen (paused when idle), % of one core', pct(still.usage.video!), stillGate ? '<= 5 %' : '', stillGate ? still.usage.video! <= 5 : undefined);
+    const grabber = grabberOf(server);
+    rep.row(`video capture + encoder, static screen (${grabber === 'damage' ? 'damage grabber: nothing grabbed' : 'paused when idle'}), % of one core`, pct(still.usage.video!), stillGate ? '<= 5 %' : '', stillGate ? still.usage.video! <= 5 : undefined);
     rep.row('  server process, static screen, 1 viewer', pct(still.usage.server!));
     rep.row('  stream frames/s / bitrate, static screen', `${still.framesPerS[0]!.toFixed(1)} / ${Math.round(still.kbps[0]!)} kbit/s`);
     const idle = await idleFigures(server, flip, viewers[0]!, full ? 10 : 5);
-    const never = idle.neverPaused ? `, capture never paused ${idle.neverPaused}×` : '';
-    rep.row(`resume after idle: change on screen -> first packet at viewer p50 (${idle.resume.length} samples${never})`, ms(median(idle.resume)));
+    const never = idle.neverIdle ? `, capture never idle ${idle.neverIdle}×` : '';
+    rep.row(`change on an idle screen -> first packet at viewer p50 (${idle.resume.length} samples${never})`, ms(median(idle.resume)));
     const resumed = idle.resume.filter(Number.isFinite);
-    rep.row('  resume after idle, max', ms(resumed.length ? Math.max(...resumed) : NaN), '', resumed.length === idle.resume.length ? undefined : false);
-    rep.row('viewer joining a paused capture: answer -> first video packet', ms(idle.join), '<= 300 ms', idle.join <= 300);
+    rep.row('  change on an idle screen, max', ms(resumed.length ? Math.max(...resumed) : NaN), '', resumed.length === idle.resume.length ? undefined : false);
+    rep.row('viewer joining an idle capture: answer -> first video packet', ms(idle.join), '<= 300 ms', idle.join <= 300);
 
     // Bare: the very processes the server ran, on the same moving screen, nothing else.
     const pipelines = serverPipelines(server);
@@ -439,19 +469,19 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
 async function chromiumLatency(
   rep: Report,
   browser: () => Promise<Browser>,
-  url: string,
+  server: ServerProcess,
   flip: FlipWindow,
   size: string,
   samples: number,
   fps = FPS,
   still = false,
 ): Promise<void> {
-  const viewer = await ChromiumViewer.open(await browser(), url, 'chromium', 'neko');
+  const viewer = await ChromiumViewer.open(await browser(), server.url, 'chromium', 'neko');
   try {
     await viewer.waitForVideo(15_000);
     await viewer.becomeHost();
     const flips = await browserFlips(viewer, flip, samples, fps, still ? STILL_SPACING_MS : 250);
-    reportBrowserFlips(rep, flips, size, fps, still);
+    reportBrowserFlips(rep, flips, size, grabberOf(server), fps, still);
   } finally {
     await viewer.close().catch(() => undefined);
   }
@@ -490,7 +520,7 @@ export async function benchLatencyProfile(p: LatencyProfile, rep: Report, browse
         ? `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, still screen, one change every ${STILL_SPACING_MS / 1000} s (the capture resumes on damage): Chromium latency`
         : `${p.codec.toUpperCase()} ${size} @ ${p.fps} fps, moving test pattern: Chromium latency`,
     );
-    await chromiumLatency(rep, browser, server.url, flip, size, p.samples, p.fps, p.still);
+    await chromiumLatency(rep, browser, server, flip, size, p.samples, p.fps, p.still);
     if (p.still) return;
     const encoder = new CpuWindow({ video: () => videoEncoders(server) });
     await sleep(3000);

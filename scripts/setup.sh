@@ -11,6 +11,9 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x
   pulseaudio chromium iproute2 util-linux fonts-dejavu-core fonts-noto-color-emoji
   nginx libnginx-mod-rtmp
+  # to build server/native (scripts/build-native.sh)
+  gcc libc6-dev pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libx11-dev libxext-dev libxdamage-dev libxi-dev
 )
 
 missing=()
@@ -29,6 +32,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+bash scripts/build-native.sh
 
 # npm install only when the lock file changed since the last install (or nothing is installed).
 stamp=node_modules/.setup-stamp

@@ -174,6 +174,7 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       screen: desktop.screenSize(),
       logger,
       idleAfterMs: config.capture.video.idle_after,
+      grabber: config.capture.video.grabber,
       damage,
     });
     closers.push(() => capture.close());

@@ -53,6 +53,8 @@ export interface CaptureOptions {
   env?: NodeJS.ProcessEnv;
   /** Quiet time after which the shared screen capture pauses (default 1000 ms; 0: never). */
   idleAfterMs?: number;
+  /** What grabs the screen for the shared capture (screen-capture.ts; default auto). */
+  grabber?: 'auto' | 'ximagesrc';
   /** Screen changes (desktop/damage.ts); without it the shared capture never pauses. */
   damage?: DamageSource | null;
 }
@@ -112,6 +114,7 @@ export class Capture {
           logger: this.log,
           idleAfterMs: opts.idleAfterMs ?? 1000,
           damage: opts.damage,
+          grabber: opts.grabber,
         })
       : null;
     // Its encoders died with it: restarted, they wait for the new capture in acquire().
@@ -258,7 +261,10 @@ export class Capture {
       },
       wake: () => shared.wake(),
       frameEncoded: () => {
-        if (this.sharers.has(id)) shared.frameEncoded();
+        if (this.sharers.has(id)) shared.frameEncoded(id);
+      },
+      encoderRestarted: () => {
+        if (this.sharers.has(id)) shared.firstFrameWanted(id);
       },
     };
   }

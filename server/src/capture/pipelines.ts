@@ -364,6 +364,12 @@ export interface ScreenCapturePipelineOptions {
   socket: string;
   /** Bytes of shared memory for the frames in flight. */
   shmSize: number;
+  /**
+   * `damage`: server/native's nekodamagesrc, which grabs when the screen changes (`always`:
+   * every frame period regardless); `ximagesrc` (default): a grab every frame period.
+   */
+  grabber?: 'damage' | 'ximagesrc';
+  always?: boolean;
 }
 
 /** Bytes of one I420 frame (chroma planes of half size, rounded up). */
@@ -388,7 +394,9 @@ const FRAME_COLORIMETRY = 'bt601';
 export function screenCapturePipeline(opts: ScreenCapturePipelineOptions): string {
   const fps = captureRate(opts.screen);
   return [
-    `ximagesrc display-name=${opts.display} use-damage=false show-pointer=false`,
+    opts.grabber === 'damage'
+      ? `nekodamagesrc display-name=${opts.display} always=${opts.always ? 'true' : 'false'}`
+      : `ximagesrc display-name=${opts.display} use-damage=false show-pointer=false`,
     `video/x-raw,framerate=${fps}/1`,
     'videoconvert',
     `video/x-raw,format=I420,colorimetry=${FRAME_COLORIMETRY},framerate=${fps}/1`,

@@ -9,6 +9,12 @@
  * - When the process goes away (crash, or `restart()` for a new screen mode) `lost` is
  *   emitted: its encoders died with it and must be restarted; they wait in `acquire()` until
  *   the new process is ready.
+ * - The grabber is server/native's nekodamagesrc when it is built (build/gst) and the screen's
+ *   damage is watched: it grabs when the screen changes, at most at the frame rate, and a
+ *   change that follows a key or button press at once; a still screen costs nothing. A new
+ *   encoder or viewer needs a picture of a still screen: frames are asked for through a root
+ *   window property (DamageWatcher.requestFrame) until one arrives. With `idleAfterMs` 0 it
+ *   grabs every frame period. Otherwise ximagesrc grabs every frame period, and:
  * - Idle screens cost nothing: after `idleAfterMs` without X damage the process is stopped
  *   (SIGSTOP), which leaves its encoders blocked in `shmsrc`; the next damage, new encoder or
  *   new viewer continues it (SIGCONT). ximagesrc is then behind its clock and grabs a frame at
@@ -24,9 +30,9 @@
  *   a running one makes that change wait for its next frame time (half a frame on average).
  *   Typing on a still page is served by the first; only continuous motion by the second.
  * - A hung encoder (one that stops taking frames) would fill the shared memory and block the
- *   capture, and with it every other quality. While the capture runs, some encoder finishes a
- *   frame every frame period; after `STALL_MS` without one the capture is restarted, and with
- *   it its encoders.
+ *   capture, and with it every other quality. While ximagesrc runs, some encoder finishes a
+ *   frame every frame period; nekodamagesrc answers every frame asked for. After `STALL_MS`
+ *   without that frame the capture is restarted, and with it its encoders.
  * - Everything lives in a private 0700 directory, removed on close; shared memory segments a
  *   killed capture could not unlink are removed after it.
  */
@@ -35,6 +41,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
@@ -49,6 +56,8 @@ export interface DamageSource {
   responsive(timeoutMs: number): Promise<boolean>;
   on(event: 'damage', listener: () => void): unknown;
   off(event: 'damage', listener: () => void): unknown;
+  /** Asks nekodamagesrc for a grab; false when it cannot be asked now. */
+  requestFrame?(): boolean;
 }
 
 export type ScreenCaptureState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed';
@@ -66,6 +75,8 @@ export interface ScreenCaptureOptions {
   damage?: DamageSource | null;
   /** Where the shared memory lives (default /dev/shm), to size it to what is free. */
   shmDir?: string;
+  /** `ximagesrc` even when nekodamagesrc is available (default `auto`). */
+  grabber?: 'auto' | 'ximagesrc';
 }
 
 /** Frames of shared memory: what the encoders' queues and encoders hold, plus room to write. */
@@ -76,6 +87,12 @@ const SOCKET_WAIT_MS = 5000;
 /** A running capture whose encoders finish no frame for this long is stuck (see above). */
 const STALL_MS = 5000;
 const STALL_CHECK_MS = 1000;
+/** Frames are asked for this often until one arrives (nekodamagesrc). */
+const REQUEST_EVERY_MS = 100;
+/** A change reported without a frame after it this long is answered by asking for one. */
+const DAMAGE_ANSWER_MS = 1000;
+/** server/native's plugin, built by scripts/build-native.sh. */
+const NATIVE_PLUGINS = fileURLToPath(new URL('../../../build/gst', import.meta.url));
 /** A pause waits this long at most for an encoder to finish a frame (`frameEncoded`). */
 const FRAME_WAIT_MS = 250;
 /** Time for the X server to act on whatever the capture sent before it was stopped. */
@@ -121,6 +138,21 @@ export function sharedCaptureAvailable(env: NodeJS.ProcessEnv = process.env): Pr
     ),
   ).then((found) => found.every(Boolean));
   return shmAvailable;
+}
+
+let damageGrabberAvailable: Promise<boolean> | null = null;
+
+/** GST_PLUGIN_PATH with server/native's plugins first. */
+export function withNativePlugins(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, GST_PLUGIN_PATH: [NATIVE_PLUGINS, env.GST_PLUGIN_PATH].filter(Boolean).join(':') };
+}
+
+/** Whether server/native's nekodamagesrc is built and loads; asked once. */
+export function damageSourceAvailable(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  damageGrabberAvailable ??= new Promise<boolean>((resolve) =>
+    execFile('gst-inspect-1.0', ['--exists', 'nekodamagesrc'], { env: withNativePlugins(env) }, (err) => resolve(!err)),
+  );
+  return damageGrabberAvailable;
 }
 
 interface Deferred {
@@ -182,7 +214,17 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   private stallCheck: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  private readonly onDamage = () => this.activity('damage');
+  private _grabber: 'damage' | 'ximagesrc' | null = null;
+  /** Encoders that have not finished a frame since they acquired the capture. */
+  private readonly firstFrameDue = new Set<string>();
+  /** Since when frames are being asked for (nekodamagesrc), or null. */
+  private requestingSince: number | null = null;
+  private requestTimer: NodeJS.Timeout | null = null;
+  private lastDamage = 0;
+  private readonly onDamage = () => {
+    this.lastDamage = performance.now();
+    this.activity('damage');
+  };
 
   constructor(private readonly opts: ScreenCaptureOptions) {
     super();
@@ -202,6 +244,11 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     return this._paused;
   }
 
+  /** What grabs the screen in the current process: server/native's source or ximagesrc. */
+  get grabber(): 'damage' | 'ximagesrc' | null {
+    return this._grabber;
+  }
+
   /** The capture process, while one runs. */
   get processId(): number | null {
     return this.pid;
@@ -211,7 +258,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   acquire(user: string): Promise<void> {
     if (this.closing) return Promise.reject(new Error('screen capture closed'));
     this.users.add(user);
-    this.activity('encoder');
+    this.firstFrameWanted(user);
     if (!this.proc || this.proc.state === 'failed') {
       if (this.ready.settled) this.ready = deferred();
       void this.enqueue(() => this.start());
@@ -221,6 +268,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   /** `user` no longer needs the capture (idempotent); it stops with its last user. */
   release(user: string): void {
+    this.firstFrameDue.delete(user);
     if (!this.users.delete(user) || this.users.size > 0 || this.closing) return;
     void this.enqueue(async () => {
       if (this.users.size > 0 || !this.proc) return;
@@ -230,15 +278,26 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     });
   }
 
+  /** `user`'s encoder (re)starts and needs a first frame, even of a still screen. */
+  firstFrameWanted(user: string): void {
+    if (!this.users.has(user)) return;
+    this.firstFrameDue.add(user);
+    this.activity('encoder');
+    this.requestFrames();
+  }
+
   /** Someone needs frames now (a viewer joined): runs the capture for at least idleAfterMs. */
   wake(): void {
     this.activity('viewer');
+    this.requestFrames();
   }
 
-  /** An encoder fed by this capture sent the end of a frame: the capture is between grabs. */
-  frameEncoded(): void {
+  /** `user`'s encoder sent the end of a frame: the capture is between grabs. */
+  frameEncoded(user: string): void {
     this.lastProgress = performance.now();
     this.framesSinceStart++;
+    this.firstFrameDue.delete(user);
+    if (this.firstFrameDue.size === 0) this.stopRequests();
     if (!this.pauseWanted) return;
     this.pauseWanted = false;
     void this.pauseNow();
@@ -322,13 +381,23 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     }
     if (this.ready.settled) this.ready = deferred();
     const screen = this.opts.screen();
-    const desc = screenCapturePipeline({ display: this.opts.display, screen, socket: this.socket, shmSize: this.shmSize(screen) });
+    const base = this.opts.env ?? process.env;
+    const grabber = (await this.damageGrabberUsable(base)) ? 'damage' : 'ximagesrc';
+    if (this.closing || this.users.size === 0) return;
+    const desc = screenCapturePipeline({
+      display: this.opts.display,
+      screen,
+      socket: this.socket,
+      shmSize: this.shmSize(screen),
+      grabber,
+      always: this.opts.idleAfterMs <= 0,
+    });
     this.unlinkSocket();
     const proc = new SupervisedProcess({
       name: 'gst-video-screen',
       command: GST_LAUNCH,
       args: splitLaunchArgs(desc),
-      env: { ...(this.opts.env ?? process.env), DISPLAY: this.opts.display },
+      env: { ...(grabber === 'damage' ? withNativePlugins(base) : base), DISPLAY: this.opts.display },
       logger: this.log,
       ready: () => this.socketCreated(),
     });
@@ -339,6 +408,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
       this.setState('running');
       this.activity('start');
       this.watchForStalls(proc);
+      // Its first grab went nowhere: no encoder was connected yet.
+      this.requestFrames();
       if (!this.stale) this.ready.resolve();
     });
     proc.on('exited', () => {
@@ -357,6 +428,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
       this.ready.reject(new Error(`screen capture failed: ${reason}`));
     });
     this.proc = proc;
+    this._grabber = grabber;
     this.setState('starting');
     this.log.info({ pipeline: desc }, 'starting screen capture');
     try {
@@ -383,6 +455,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   /** The process is gone: forget it and remove what it could not. */
   private processGone(): void {
+    this.stopRequests();
     this.clearIdleTimer();
     if (this.stallCheck) clearInterval(this.stallCheck);
     this.stallCheck = null;
@@ -462,6 +535,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   private pausable(): SupervisedProcess | null {
     const proc = this.proc;
+    // nekodamagesrc grabs nothing on a still screen by itself.
+    if (this._grabber !== 'ximagesrc') return null;
     if (this._paused || !proc || proc.state !== 'running' || this._state !== 'running' || this.closing) return null;
     return this.opts.damage?.watching ? proc : null;
   }
@@ -505,14 +580,52 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     this.watchdog.unref?.();
   }
 
+  /** nekodamagesrc: asks for a grab now and every REQUEST_EVERY_MS until a frame arrives. */
+  private requestFrames(): void {
+    if (this._grabber !== 'damage' || !this.proc || this.closing) return;
+    this.requestingSince ??= performance.now();
+    this.opts.damage?.requestFrame?.();
+    if (this.requestTimer) return;
+    this.requestTimer = setInterval(() => {
+      // Frames flow, just not from an encoder that never starts: its own supervisor's concern.
+      if (this.requestingSince !== null && this.lastProgress > this.requestingSince && performance.now() - this.requestingSince > STALL_MS) {
+        this.stopRequests();
+        return;
+      }
+      this.opts.damage?.requestFrame?.();
+    }, REQUEST_EVERY_MS);
+    this.requestTimer.unref?.();
+  }
+
+  private stopRequests(): void {
+    if (this.requestTimer) clearInterval(this.requestTimer);
+    this.requestTimer = null;
+    this.requestingSince = null;
+  }
+
+  private async damageGrabberUsable(env: NodeJS.ProcessEnv): Promise<boolean> {
+    if (this.opts.grabber === 'ximagesrc') return false;
+    const damage = this.opts.damage;
+    if (!damage?.watching || !damage.requestFrame) return false;
+    return damageSourceAvailable(env);
+  }
+
   private watchForStalls(proc: SupervisedProcess): void {
     if (this.stallCheck) clearInterval(this.stallCheck);
     this.framesSinceStart = 0;
     this.stallCheck = setInterval(() => {
       if (this.proc !== proc || this._paused || this._state !== 'running' || this.closing || this.stale || this.framesSinceStart === 0) return;
-      if (performance.now() - this.lastProgress < STALL_MS) return;
-      this.log.warn({ ms: Math.round(performance.now() - this.lastProgress) }, 'screen capture stalled: no encoder finished a frame; restarting it and its encoders');
-      this.lastProgress = performance.now();
+      const now = performance.now();
+      if (this._grabber === 'damage' && this.opts.idleAfterMs > 0) {
+        // A still screen sends nothing: only a frame asked for and not sent tells a stall.
+        if (this.requestingSince === null && this.lastDamage > this.lastProgress && now - this.lastDamage > DAMAGE_ANSWER_MS) this.requestFrames();
+        if (this.requestingSince === null || now - Math.max(this.requestingSince, this.lastProgress) < STALL_MS) return;
+      } else if (now - this.lastProgress < STALL_MS) {
+        return;
+      }
+      this.log.warn({ ms: Math.round(now - this.lastProgress) }, 'screen capture stalled: no encoder finished a frame; restarting it and its encoders');
+      this.lastProgress = now;
+      this.stopRequests();
       void this.restart();
     }, STALL_CHECK_MS);
     this.stallCheck.unref?.();

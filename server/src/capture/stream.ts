@@ -37,6 +37,8 @@ export interface StreamSource {
   wake(): void;
   /** The encoder sent the last packet of a frame (RTP marker bit). */
   frameEncoded?(): void;
+  /** The encoder was restarted after a crash: it needs a first frame. */
+  encoderRestarted?(): void;
 }
 
 export interface RtpStreamOptions {
@@ -315,6 +317,7 @@ export class RtpStream extends EventEmitter<{ state: [string]; restarted: [] }> 
         // Restarted by the supervisor after a crash.
         this.restarts++;
         this.discontinuityPending = true;
+        this.opts.source?.encoderRestarted?.();
         this.emit('restarted');
       }
     });

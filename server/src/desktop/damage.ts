@@ -14,6 +14,11 @@ interface DamageExt {
 
 type RequireDamage = (this: x11.Client, extension: 'damage', callback: (err: Error | null | undefined, ext: DamageExt) => void) => void;
 
+/** Root window property whose every change asks server/native's screen source for a grab. */
+export const WAKE_PROPERTY = '_NEKO_CAPTURE_WAKE';
+const PROP_MODE_REPLACE = 0;
+const XA_STRING = 31;
+
 export interface DamageWatcherEvents {
   /**
    * Something may have changed on the screen: drawing was reported, or reporting (re)started
@@ -43,7 +48,7 @@ export interface DamageWatcherOptions {
 export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
   private readonly link: X11Link;
   private readonly log: Logger;
-  private armed: { client: X11Client; damage: number } | null = null;
+  private armed: { client: X11Client; damage: number; wakeAtom: number } | null = null;
   /** The connection being armed (the first one by start() and by `connected` alike). */
   private arming: { client: X11Client; done: Promise<void> } | null = null;
   private rearmTimer: NodeJS.Timeout | null = null;
@@ -98,6 +103,17 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
     }
   }
 
+  /**
+   * Asks the damage-driven screen source (server/native) for a grab: it watches this root
+   * window property as it watches drawing. False while not connected.
+   */
+  requestFrame(): boolean {
+    const armed = this.armed;
+    if (!armed?.client.connected) return false;
+    armed.client.raw.ChangeProperty(PROP_MODE_REPLACE, armed.client.root, armed.wakeAtom, XA_STRING, 8, 'w');
+    return true;
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.armed = null;
@@ -118,6 +134,7 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
       const requireExt = client.raw.require as unknown as RequireDamage;
       requireExt.call(client.raw, 'damage', (err, e) => (err ? reject(err) : resolve(e)));
     });
+    const wakeAtom = await client.internAtom(WAKE_PROPERTY);
     if (this.link.client !== client || this.closing) return;
     const damage = client.raw.AllocID();
     const rearm = () => {
@@ -135,7 +152,7 @@ export class DamageWatcher extends EventEmitter<DamageWatcherEvents> {
       }
     });
     ext.Create(damage, client.root, ext.ReportLevel.NonEmpty);
-    this.armed = { client, damage };
+    this.armed = { client, damage, wakeAtom };
     await client.sync();
   }
 }

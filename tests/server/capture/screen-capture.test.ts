@@ -95,7 +95,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
     };
   }
 
-  it('one ximagesrc for two qualities at once, encoders read it with shmsrc; the capture stops with its last encoder', async () => {
+  it('one screen grabber for two qualities at once, encoders read it with shmsrc; the capture stops with its last encoder', async () => {
     const c = new Capture(options({ idleAfterMs: 0 }));
     const shared = c.screenCapture!;
     const hd = counter(c.video('hd')!);
@@ -104,7 +104,8 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
       await waitFor('packets of both qualities', () => hd.packets > 0 && sd.packets > 0, 10_000);
       const captures = gst(`display-name=${x.display} `);
       assert.equal(captures.length, 1, `one capture process: ${captures.join('\n')}`);
-      assert.match(captures[0]!, /ximagesrc .* ! shmsink socket-path=/);
+      assert.equal(shared.grabber, 'damage', 'server/native is built by the set-up');
+      assert.match(captures[0]!, /nekodamagesrc .*always=true .* ! shmsink socket-path=/);
       const encoders = gst(`shmsrc socket-path=${shared.socket} `);
       assert.equal(encoders.length, 2, `two encoders on the shared capture: ${encoders.join('\n')}`);
       assert.ok(encoders.some((cmd) => /videoscale ! video\/x-raw,width=640,height=360/.test(cmd)), 'sd scales');
@@ -172,7 +173,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
   });
 
   it('pauses (SIGSTOP) on an idle screen and runs again at the next change, whose frames arrive', async () => {
-    const c = new Capture(options({ video: { codec: 'vp8', ids: [], pipelines: {} }, idleAfterMs: 300 }));
+    const c = new Capture(options({ video: { codec: 'vp8', ids: [], pipelines: {} }, idleAfterMs: 300, grabber: 'ximagesrc' }));
     const shared = c.screenCapture!;
     const main = counter(c.video('main')!);
     try {
@@ -209,6 +210,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
         screen: { width: 1920, height: 1080, rate: 30 },
         idleAfterMs: 150,
         damage: bigDamage,
+        grabber: 'ximagesrc',
       }),
     );
     const shared = c.screenCapture!;
@@ -237,7 +239,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
   });
 
   it('an encoder restarted after a crash on an idle screen gets frames again', async () => {
-    const c = new Capture(options({ video: { codec: 'vp8', ids: [], pipelines: {} }, idleAfterMs: 300 }));
+    const c = new Capture(options({ video: { codec: 'vp8', ids: [], pipelines: {} }, idleAfterMs: 300, grabber: 'ximagesrc' }));
     const shared = c.screenCapture!;
     const stream = c.video('main')!;
     const main = counter(stream);
@@ -307,7 +309,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
   });
 
   it('close() of a paused capture leaves no process, shared memory or socket directory', async () => {
-    const c = new Capture(options({ idleAfterMs: 200 }));
+    const c = new Capture(options({ idleAfterMs: 200, grabber: 'ximagesrc' }));
     const shared = c.screenCapture!;
     const hd = counter(c.video('hd')!);
     await waitFor('packets', () => hd.packets > 0, 10_000);
@@ -325,6 +327,108 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
   });
 });
 
+describe('damage-driven grabber (server/native nekodamagesrc, Capture + Xvfb)', () => {
+  let x: XServer;
+  let damage: DamageWatcher;
+  let painter: X11Client;
+  before(async () => {
+    x = await startXvfb({ width: 1280, height: 720 });
+    damage = await DamageWatcher.start({ display: x.display, logger: silentLogger() });
+    painter = await X11Client.connect(x.display);
+  });
+  after(async () => {
+    await painter?.close();
+    await damage?.close();
+    await x?.close();
+  });
+
+  function capture(logger = silentLogger()): Capture {
+    return new Capture({
+      display: x.display,
+      pulseServer: null,
+      video: { codec: 'vp8', ids: [], pipelines: TWO_QUALITIES },
+      audio: { codec: 'opus', device: '' },
+      screen: { width: 1280, height: 720, rate: 30 },
+      logger,
+      idleStopMs: 200,
+      idleAfterMs: 100,
+      damage,
+    });
+  }
+
+  /** Frames counted over `ms` after waiting `settleMs` for the last change to pass. */
+  async function framesOver(c: { frames: number }, ms: number, settleMs = 1500): Promise<number> {
+    await sleep(settleMs);
+    const before = c.frames;
+    await sleep(ms);
+    return c.frames - before;
+  }
+
+  it('grabs changes only: a still screen sends no frames and is never stopped; a change, a new quality and a restarted encoder each get a picture', async () => {
+    const c = capture();
+    const shared = c.screenCapture!;
+    const hd = counter(c.video('hd')!);
+    let sd: ReturnType<typeof counter> | null = null;
+    try {
+      await waitFor('a first hd frame of the still screen', () => hd.frames > 0, 10_000);
+      assert.equal(shared.grabber, 'damage');
+      assert.match(gst(`display-name=${x.display} `)[0]!, / gst-launch-1\.0 nekodamagesrc display-name=\S+ always=false ! /);
+      assert.equal(await framesOver(hd, 1000), 0, 'no frames of a still screen');
+      assert.notEqual(procState(shared.processId!), 'T', 'not stopped: it waits for changes by itself');
+
+      const before = hd.frames;
+      await painter.setRootBackground(0xff0000);
+      await waitFor('frames after a change', () => hd.frames > before, 3000);
+
+      // A new encoder of a still screen: its first picture is asked for.
+      await sleep(1500);
+      sd = counter(c.video('sd')!);
+      await waitFor('a first sd frame of the still screen', () => sd!.frames > 0, 5000);
+
+      const stream = c.video('hd')!;
+      const restarted = once(stream, 'restarted');
+      stream.killEncoder();
+      await restarted;
+      const afterRestart = hd.frames;
+      await waitFor('a frame from the restarted encoder', () => hd.frames > afterRestart, 5000);
+    } finally {
+      hd.stop();
+      sd?.stop();
+      await c.close();
+    }
+  });
+
+  it('a hung encoder: changes that bring no frame restart the capture and its encoders', async () => {
+    const log = new LogLines('info');
+    const c = capture(log.logger);
+    const shared = c.screenCapture!;
+    const hd = counter(c.video('hd')!);
+    const sd = counter(c.video('sd')!);
+    let hung: number | null = null;
+    try {
+      await waitFor('frames of both qualities', () => hd.frames > 0 && sd.frames > 0, 10_000);
+      const [line] = execFileSync('pgrep', ['-af', `^gst-launch-1.0 shmsrc socket-path=${shared.socket} .*width=640`], { encoding: 'utf8' }).trim().split('\n');
+      hung = Number(line!.split(' ')[0]);
+      process.kill(hung, 'SIGSTOP');
+      // Changes fill the shared memory with frames the stopped encoder never returns.
+      for (let i = 0; i < 15; i++) {
+        await painter.setRootBackground(i % 2 ? 0x00ff00 : 0x0000ff);
+        await sleep(50);
+      }
+      await waitFor('the stall logged', () => log.lines.some((l) => l.msg === 'screen capture stalled: no encoder finished a frame; restarting it and its encoders'), 15_000);
+      const hdAt = hd.frames;
+      const sdAt = sd.frames;
+      await painter.setRootBackground(0xffffff);
+      await waitFor('frames of both again', () => procState(hung!) === '' && hd.frames > hdAt && sd.frames > sdAt, 10_000);
+    } finally {
+      if (hung !== null && procState(hung) !== '') process.kill(hung, 'SIGCONT');
+      hd.stop();
+      sd.stop();
+      await c.close();
+    }
+  });
+});
+
 function statMode(path: string): number {
   return Number.parseInt(execFileSync('stat', ['-c', '%a', path], { encoding: 'utf8' }).trim(), 8);
 }
@@ -335,6 +439,8 @@ describe('idle screen with viewers (whole app, wrtc viewers)', () => {
   before(async () => {
     app = await startApp([
       '--desktop.audio=false',
+      '--capture.video.grabber',
+      'ximagesrc',
       '--capture.video.idle_after',
       '300ms',
       '--capture.video.pipelines',

@@ -127,7 +127,7 @@ describe('defaults (contract §11)', { skip: skipIfEtc }, () => {
 
   it('capture', () => {
     // idle_after is an extension (ms).
-    assert.deepEqual(c.capture.video, { display: '', codec: 'vp8', ids: [], pipelines: {}, pipeline: '', idle_after: 100 });
+    assert.deepEqual(c.capture.video, { display: '', codec: 'vp8', ids: [], pipelines: {}, pipeline: '', idle_after: 100, grabber: 'auto' });
     assert.deepEqual(c.capture.audio, { device: 'audio_output.monitor', codec: 'opus', pipeline: '' });
     assert.deepEqual(c.capture.broadcast, {
       audio_bitrate: 128,
