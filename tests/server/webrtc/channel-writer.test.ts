@@ -11,9 +11,14 @@ import { waitFor } from '../../helpers/x11.js';
 const MAX_BUFFERED = 8 << 10;
 const BURST = 5000;
 
+/** The peer's werift data channel. */
+function channelOf(peer: Peer): { bufferedAmount: number; readyState: string } {
+  return (peer as unknown as { channel: { bufferedAmount: number; readyState: string } }).channel;
+}
+
 /** The werift data channel's own count of bytes not yet handed to SCTP. */
 function backlogOf(peer: Peer): number {
-  return (peer as unknown as { channel: { bufferedAmount: number } }).channel.bufferedAmount;
+  return channelOf(peer).bufferedAmount;
 }
 
 function received(viewer: Viewer, type: ServerMessage['type']): ServerMessage[] {
@@ -31,6 +36,9 @@ describe('data-channel writes to a backed-up channel', () => {
     viewer = await Viewer.connect(app.url, 'alice', 'neko');
     await viewer.waitForDataChannel();
     peer = app.sessions.get(viewer.sessionId)!.peer as Peer;
+    // The viewer's end opens on the server's DCEP open, the server's only on the viewer's ack:
+    // until then the server drops what it is asked to send.
+    await waitFor('the server end of the data channel open', () => channelOf(peer).readyState === 'open', 10_000);
   });
 
   after(async () => {
