@@ -267,6 +267,8 @@ describe('docker images: built, run as rooms, stopped', { skip: skipReason() }, 
     }
     await viewer.waitForFrame((f) => near(pixel(f, f.width >> 1, (f.height * 2) / 3), BLUE), 30_000);
     t.diagnostic(`typed page after ${Date.now() - t0} ms`);
+    const capture = (await docker('logs', roomA)).split('\n').find((l) => l.includes('"starting screen capture"'));
+    assert.match(capture ?? '', /"pipeline":"nekodamagesrc /, 'the image grabs with server/native\'s damage-driven element');
 
     // The REST screenshot agrees.
     const { token } = await login(base, 'admin', 'admin');
