@@ -209,8 +209,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   private lastActivity = 0;
   /** Last finished frame, or the last resume if later: what the stall check measures. */
   private lastProgress = 0;
-  /** Frames finished by the current process: a first start may be slow (plugin registry scan). */
-  private framesSinceStart = 0;
+  /** The current process delivered a frame: a first start may be slow (plugin registry scan). */
+  private deliveredSinceStart = false;
   private stallCheck: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -295,7 +295,7 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   /** `user`'s encoder sent the end of a frame: the capture is between grabs. */
   frameEncoded(user: string): void {
     this.lastProgress = performance.now();
-    this.framesSinceStart++;
+    this.deliveredSinceStart = true;
     this.firstFrameDue.delete(user);
     if (this.firstFrameDue.size === 0) this.stopRequests();
     if (!this.pauseWanted) return;
@@ -603,6 +603,11 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     this.requestingSince = null;
   }
 
+  /** Whether the capture grabs every frame period (else only when the screen changes). */
+  private get clockDriven(): boolean {
+    return this._grabber !== 'damage' || this.opts.idleAfterMs <= 0;
+  }
+
   private async damageGrabberUsable(env: NodeJS.ProcessEnv): Promise<boolean> {
     if (this.opts.grabber === 'ximagesrc') return false;
     const damage = this.opts.damage;
@@ -612,11 +617,11 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
 
   private watchForStalls(proc: SupervisedProcess): void {
     if (this.stallCheck) clearInterval(this.stallCheck);
-    this.framesSinceStart = 0;
+    this.deliveredSinceStart = false;
     this.stallCheck = setInterval(() => {
-      if (this.proc !== proc || this._paused || this._state !== 'running' || this.closing || this.stale || this.framesSinceStart === 0) return;
+      if (this.proc !== proc || this._paused || this._state !== 'running' || this.closing || this.stale || !this.deliveredSinceStart) return;
       const now = performance.now();
-      if (this._grabber === 'damage' && this.opts.idleAfterMs > 0) {
+      if (!this.clockDriven) {
         // A still screen sends nothing: only a frame asked for and not sent tells a stall.
         if (this.requestingSince === null && this.lastDamage > this.lastProgress && now - this.lastDamage > DAMAGE_ANSWER_MS) this.requestFrames();
         if (this.requestingSince === null || now - Math.max(this.requestingSince, this.lastProgress) < STALL_MS) return;

@@ -55,6 +55,19 @@ function procState(pid: number): string {
   }
 }
 
+/** Stops (SIGSTOP) the encoder reading `socket` whose command line has `text`: a hung encoder. */
+function hangEncoder(socket: string, text: string): number {
+  const [line] = execFileSync('pgrep', ['-af', `^gst-launch-1.0 shmsrc socket-path=${socket} .*${text}`], { encoding: 'utf8' }).trim().split('\n');
+  const pid = Number(line!.split(' ')[0]);
+  process.kill(pid, 'SIGSTOP');
+  return pid;
+}
+
+/** Continues a stopped encoder, if it is still there. */
+function unhang(pid: number): void {
+  if (procState(pid) !== '') process.kill(pid, 'SIGCONT');
+}
+
 function shmSegments(pid: number): string[] {
   return readdirSync('/dev/shm').filter((name) => new RegExp(`^shmpipe\\.\\s*${pid}\\.`).test(name));
 }
@@ -132,9 +145,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
     let hung: number | null = null;
     try {
       await waitFor('packets of both qualities', () => hd.frames > 0 && sd.frames > 0, 10_000);
-      const [line] = execFileSync('pgrep', ['-af', `^gst-launch-1.0 shmsrc socket-path=${shared.socket} .*width=640`], { encoding: 'utf8' }).trim().split('\n');
-      hung = Number(line!.split(' ')[0]);
-      process.kill(hung, 'SIGSTOP');
+      hung = hangEncoder(shared.socket, 'width=640');
       // Its unreturned frames fill the shared memory within a third of a second; the capture
       // then blocks, and with it every other encoder.
       await sleep(1000);
@@ -144,7 +155,7 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
       await waitFor('sd frames again, from a new encoder', () => procState(hung!) === '' && sd.frames > sdAt + 30, 15_000);
       assert.ok(log.lines.some((l) => l.msg === 'screen capture stalled: no encoder finished a frame; restarting it and its encoders'), 'the stall is logged');
     } finally {
-      if (hung !== null && procState(hung) !== '') process.kill(hung, 'SIGCONT');
+      if (hung !== null) unhang(hung);
       hd.stop();
       sd.stop();
       await c.close();
@@ -407,9 +418,7 @@ describe('damage-driven grabber (server/native nekodamagesrc, Capture + Xvfb)', 
     let hung: number | null = null;
     try {
       await waitFor('frames of both qualities', () => hd.frames > 0 && sd.frames > 0, 10_000);
-      const [line] = execFileSync('pgrep', ['-af', `^gst-launch-1.0 shmsrc socket-path=${shared.socket} .*width=640`], { encoding: 'utf8' }).trim().split('\n');
-      hung = Number(line!.split(' ')[0]);
-      process.kill(hung, 'SIGSTOP');
+      hung = hangEncoder(shared.socket, 'width=640');
       // Changes fill the shared memory with frames the stopped encoder never returns.
       for (let i = 0; i < 15; i++) {
         await painter.setRootBackground(i % 2 ? 0x00ff00 : 0x0000ff);
@@ -421,7 +430,7 @@ describe('damage-driven grabber (server/native nekodamagesrc, Capture + Xvfb)', 
       await painter.setRootBackground(0xffffff);
       await waitFor('frames of both again', () => procState(hung!) === '' && hd.frames > hdAt && sd.frames > sdAt, 10_000);
     } finally {
-      if (hung !== null && procState(hung) !== '') process.kill(hung, 'SIGCONT');
+      if (hung !== null) unhang(hung);
       hd.stop();
       sd.stop();
       await c.close();
