@@ -237,8 +237,10 @@ describe('shared screen capture (Capture + Xvfb + gst-launch)', () => {
       const caught = log.lines.filter((l) => l.msg === 'screen capture resumed' && l.reason === 'x server grabbed').length;
       console.log(`# pauses undone because the capture was stopped holding its grab: ${caught}`);
       // Stopped at a random time, about one pause in fifteen lands inside the grab at 1080p
-      // and freezes every X client until the round trip below gives up.
-      assert.equal(caught, 0, 'no pause stopped the capture inside its grab');
+      // (three or more of fifty) and freezes every X client until the round trip gives up.
+      // Sent right after a finished frame, none does on a quiet machine; on a loaded
+      // one the stop itself can come late, and an occasional one is caught and undone.
+      assert.ok(caught <= 1, `pauses stopped inside the grab: ${caught} of 50`);
       assert.deepEqual(log.lines.filter((l) => l.msg === 'X server held by the paused screen capture; resuming it'), []);
     } finally {
       main.stop();
