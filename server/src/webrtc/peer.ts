@@ -629,6 +629,8 @@ export class Peer {
     this.unsubscribeVideo?.();
     this.unsubscribeAudio?.();
     this.unsubscribeVideo = this.unsubscribeAudio = null;
+    this.videoOut.close();
+    this.audioOut?.close();
     this.muxRegistration?.close();
     this.muxRegistration = null;
     this.closing = settledWithin(this.describing, CLOSE_AFTER_DESCRIBING_MS)

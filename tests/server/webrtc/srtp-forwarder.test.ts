@@ -10,7 +10,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { PLAYOUT_DELAY_URI } from '../../../server/src/webrtc/playout-delay.js';
-import { SrtpForwarder, writeRtpHeader } from '../../../server/src/webrtc/srtp-forwarder.js';
+import { SrtpForwarder, type SrtpForwarderOptions, writeRtpHeader } from '../../../server/src/webrtc/srtp-forwarder.js';
 
 const VP8 = () =>
   new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] });
@@ -107,7 +107,14 @@ describe('RTP header writer (byte fixtures)', () => {
   });
 });
 
-describe('SRTP forwarder against a werift receiver', () => {
+for (const engine of ['native', 'js'] as const) describe(`SRTP forwarder (${engine}) against a werift receiver`, () => {
+  const forwarder = (pair: Pair, opts: SrtpForwarderOptions) => {
+    const fwd = new SrtpForwarder(pair.sender, { ...opts, engine: engine === 'js' ? 'js' : 'auto' });
+    // Without this a build that lost the addon would pass by running JavaScript twice.
+    assert.equal(fwd.engine, engine);
+    return fwd;
+  };
+
   for (const [name, profiles] of [
     ['AEAD-AES-128-GCM (werift and Chromium prefer it)', undefined],
     ['AES-128-CM-HMAC-SHA1-80 (a receiver without GCM)', [1]],
@@ -117,7 +124,7 @@ describe('SRTP forwarder against a werift receiver', () => {
       const profile = (pair.sender as unknown as { dtlsTransport: { srtp: { localContext: { profile: number } } } }).dtlsTransport.srtp.localContext.profile;
       assert.equal(profile, profiles ? 1 : 7);
       // Starts just below the wrap: the rollover counter must follow it (it is in the IV / MAC).
-      const fwd = new SrtpForwarder(pair.sender, { playoutDelayId: () => 1, initialSequence: 65400 });
+      const fwd = forwarder(pair, { playoutDelayId: () => 1, initialSequence: 65400 });
       await sendPaced(fwd, 0, 300, 9, 4_294_000_000);
       await until(() => pair.received.length >= 300, 5000, 'all packets');
       // The fast path carried them all: a werift upgrade that moves the SRTP keys or the
@@ -142,7 +149,7 @@ describe('SRTP forwarder against a werift receiver', () => {
 
   test('a new source continues the sequence and timestamp (rebase)', async () => {
     const pair = await connect();
-    const fwd = new SrtpForwarder(pair.sender, { playoutDelayId: () => null });
+    const fwd = forwarder(pair, { playoutDelayId: () => null });
     await sendPaced(fwd, 0, 50, 100, 1000);
     fwd.rebase();
     await sendPaced(fwd, 0, 50, 40000, 77_000_000);
@@ -157,7 +164,7 @@ describe('SRTP forwarder against a werift receiver', () => {
   test('lost packets are sent again on NACK', async () => {
     // The receiver keeps 93 % of what arrives and asks for the rest.
     const pair = await connect({ keepPercent: 93 });
-    const fwd = new SrtpForwarder(pair.sender, { playoutDelayId: () => null });
+    const fwd = forwarder(pair, { playoutDelayId: () => null });
     pair.sender.onGenericNack.subscribe((feedback) => fwd.retransmit(feedback.lost));
     await sendPaced(fwd, 0, 400, 0, 0);
     await until(() => fwd.stats.retransmitted > 0, 5000, 'a retransmission');

@@ -1,0 +1,457 @@
+/*
+ * srtp-sender: one viewer's RTP output — header rewrite, SRTP protection and the UDP send —
+ * in one native call per packet (Node-API addon, loaded by server/src/webrtc/native-srtp.ts).
+ *
+ * Why native: forwarding a packet to a viewer from JavaScript costs ~20 µs of CPU, of which
+ * the cipher object Node builds per packet (createCipheriv: a new OpenSSL context and key
+ * schedule for every IV) is ~7 µs, dgram's send path (lookup, nextTick, a SendWrap per
+ * packet) several more, and the garbage of all that ~3 µs. Here the key schedule is made
+ * once per SRTP session, the packet is built in a ring slot that doubles as the NACK history,
+ * and it leaves through sendto(2) on the viewer's own socket (the fd of werift's dgram
+ * socket, so the ICE 5-tuple is unchanged). Nothing is allocated per packet.
+ *
+ * OpenSSL is Node's own (its symbols are exported by the node binary; nothing is linked).
+ *
+ * Profiles (RFC 5764 numbering): 1 = AES_CM_128_HMAC_SHA1_80 (RFC 3711), 7 =
+ * AEAD_AES_128_GCM (RFC 7714).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define PROFILE_CM_SHA1_80 1
+#define PROFILE_GCM 7
+#define GCM_TAG 16
+#define HMAC_TAG 10
+#define RING 512
+#define MAX_PACKET 65535
+
+/* What the last send tells JavaScript (a Uint32Array the caller owns). */
+enum { INFO_SEQ, INFO_TS, INFO_MARKER, INFO_PAYLOAD, INFO_LENGTH, INFO_SIZE };
+
+typedef struct {
+  uint8_t *data;
+  uint32_t cap;
+  uint32_t len;
+  int32_t seq; /* -1 when empty */
+} slot_t;
+
+typedef struct {
+  int closed;
+  int profile; /* 0 until configured */
+  EVP_CIPHER_CTX *cipher;
+  EVP_MAC_CTX *mac;
+  uint8_t salt[14];
+  uint32_t ssrc;
+  uint8_t payload_type;
+  /* Output = source + offset (mod 2^16 / 2^32), fixed per source run. */
+  uint16_t seq_offset;
+  uint32_t ts_offset;
+  uint16_t last_seq;
+  uint32_t last_ts;
+  uint32_t roc;
+  int rebase_pending;
+  int started;
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  slot_t ring[RING];
+  uint32_t *info;
+  napi_ref info_ref;
+} sender_t;
+
+#define CHECK(call)                                                                        \
+  do {                                                                                     \
+    if ((call) != napi_ok) return NULL;                                                    \
+  } while (0)
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value make_int(napi_env env, int32_t v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+static void free_crypto(sender_t *s) {
+  if (s->cipher) EVP_CIPHER_CTX_free(s->cipher);
+  if (s->mac) EVP_MAC_CTX_free(s->mac);
+  s->cipher = NULL;
+  s->mac = NULL;
+  s->profile = 0;
+}
+
+static void release(napi_env env, sender_t *s) {
+  if (s->closed) return;
+  s->closed = 1;
+  free_crypto(s);
+  for (int i = 0; i < RING; i++) {
+    free(s->ring[i].data);
+    s->ring[i].data = NULL;
+  }
+  if (s->info_ref) napi_delete_reference(env, s->info_ref);
+  s->info_ref = NULL;
+  s->info = NULL;
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  sender_t *s = data;
+  release(env, s);
+  free(s);
+}
+
+static sender_t *unwrap(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) return NULL;
+  sender_t *s = data;
+  return s->closed ? NULL : s;
+}
+
+static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) return 0;
+  return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+/* create(initialSequence, initialTimestamp, info: Uint32Array(5)) -> handle */
+static napi_value create(napi_env env, napi_callback_info cb) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  uint32_t seq, ts;
+  bool is_typed;
+  if (argc < 3 || !get_u32(env, argv[0], &seq) || !get_u32(env, argv[1], &ts) ||
+      napi_is_typedarray(env, argv[2], &is_typed) != napi_ok || !is_typed)
+    return throw_error(env, "create(sequence, timestamp, info)");
+  napi_typedarray_type type;
+  size_t length;
+  void *info;
+  CHECK(napi_get_typedarray_info(env, argv[2], &type, &length, &info, NULL, NULL));
+  if (type != napi_uint32_array || length < INFO_SIZE) return throw_error(env, "info must be a Uint32Array(5)");
+  sender_t *s = calloc(1, sizeof(sender_t));
+  if (!s) return throw_error(env, "out of memory");
+  s->last_seq = (uint16_t)(seq - 1);
+  s->last_ts = ts;
+  s->rebase_pending = 1;
+  s->info = info;
+  for (int i = 0; i < RING; i++) s->ring[i].seq = -1;
+  napi_value handle;
+  if (napi_create_reference(env, argv[2], 1, &s->info_ref) != napi_ok ||
+      napi_create_external(env, s, finalize, NULL, &handle) != napi_ok) {
+    free(s);
+    return throw_error(env, "cannot create sender");
+  }
+  return handle;
+}
+
+/* configure(handle, profile, key, salt, authKey | null, ssrc, payloadType) -> boolean */
+static napi_value configure(napi_env env, napi_callback_info cb) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 7 ? unwrap(env, argv[0]) : NULL;
+  uint32_t profile, ssrc, pt;
+  uint8_t *key, *salt, *auth = NULL;
+  size_t key_len, salt_len, auth_len = 0;
+  if (!s || !get_u32(env, argv[1], &profile) || !get_buffer(env, argv[2], &key, &key_len) ||
+      !get_buffer(env, argv[3], &salt, &salt_len) || !get_u32(env, argv[5], &ssrc) || !get_u32(env, argv[6], &pt))
+    return throw_error(env, "configure(handle, profile, key, salt, authKey, ssrc, payloadType)");
+  napi_valuetype auth_type;
+  CHECK(napi_typeof(env, argv[4], &auth_type));
+  if (auth_type != napi_null && !get_buffer(env, argv[4], &auth, &auth_len)) return throw_error(env, "authKey must be a Buffer or null");
+  free_crypto(s);
+  napi_value result;
+  if (profile == PROFILE_GCM && key_len == 16 && salt_len >= 12) {
+    s->cipher = EVP_CIPHER_CTX_new();
+    if (!s->cipher || EVP_EncryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL) != 1) goto fail;
+    memcpy(s->salt, salt, 12);
+  } else if (profile == PROFILE_CM_SHA1_80 && key_len == 16 && salt_len == 14 && auth && auth_len > 0) {
+    s->cipher = EVP_CIPHER_CTX_new();
+    if (!s->cipher || EVP_EncryptInit_ex(s->cipher, EVP_aes_128_ctr(), NULL, key, NULL) != 1) goto fail;
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!hmac) goto fail;
+    s->mac = EVP_MAC_CTX_new(hmac);
+    EVP_MAC_free(hmac);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA1", 0), OSSL_PARAM_construct_end()};
+    if (!s->mac || EVP_MAC_init(s->mac, auth, auth_len, params) != 1) goto fail;
+    memcpy(s->salt, salt, 14);
+  } else {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  s->profile = (int)profile;
+  s->ssrc = ssrc;
+  s->payload_type = (uint8_t)(pt & 0x7f);
+  napi_get_boolean(env, true, &result);
+  return result;
+fail:
+  free_crypto(s);
+  return throw_error(env, "OpenSSL refused the SRTP key");
+}
+
+/* setPeer(handle, address, port) -> boolean (false: not an IP address) */
+static napi_value set_peer(napi_env env, napi_callback_info cb) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  char host[64];
+  size_t host_len;
+  uint32_t port;
+  if (!s || napi_get_value_string_utf8(env, argv[1], host, sizeof host, &host_len) != napi_ok || !get_u32(env, argv[2], &port) || port > 65535)
+    return throw_error(env, "setPeer(handle, address, port)");
+  napi_value result;
+  memset(&s->peer, 0, sizeof s->peer);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&s->peer;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&s->peer;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    s->peer_len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    s->peer_len = sizeof *v6;
+  } else {
+    s->peer_len = 0;
+  }
+  napi_get_boolean(env, s->peer_len != 0, &result);
+  return result;
+}
+
+static void put16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Encrypts out[hdr, hdr + payload) in place and appends the tag; returns the tag length, or -1. */
+static int protect(sender_t *s, uint8_t *out, int hdr, int payload, uint16_t seq) {
+  int n;
+  if (s->profile == PROFILE_GCM) {
+    /* RFC 7714 §8.1: (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt. */
+    uint8_t iv[12] = {0};
+    put32(iv + 2, s->ssrc);
+    put32(iv + 6, s->roc);
+    put16(iv + 10, seq);
+    for (int i = 0; i < 12; i++) iv[i] ^= s->salt[i];
+    if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, NULL, &n, out, hdr) != 1 ||
+        EVP_EncryptUpdate(s->cipher, out + hdr, &n, out + hdr, payload) != 1 || EVP_EncryptFinal_ex(s->cipher, out + hdr + n, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + hdr + payload) != 1)
+      return -1;
+    return GCM_TAG;
+  }
+  /* RFC 3711 §4.1.1: (salt · 2^16) XOR (SSRC · 2^64) XOR (index · 2^16). */
+  uint8_t iv[16] = {0};
+  put32(iv + 4, s->ssrc);
+  put32(iv + 8, s->roc);
+  put16(iv + 12, seq);
+  for (int i = 0; i < 14; i++) iv[i] ^= s->salt[i];
+  uint8_t roc[4], mac[EVP_MAX_MD_SIZE];
+  size_t mac_len;
+  put32(roc, s->roc);
+  if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, out + hdr, &n, out + hdr, payload) != 1 ||
+      EVP_MAC_init(s->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(s->mac, out, (size_t)(hdr + payload)) != 1 ||
+      EVP_MAC_update(s->mac, roc, 4) != 1 || EVP_MAC_final(s->mac, mac, &mac_len, sizeof mac) != 1 || mac_len < HMAC_TAG)
+    return -1;
+  memcpy(out + hdr + payload, mac, HMAC_TAG);
+  return HMAC_TAG;
+}
+
+/* 1: sent; 0: would block or the kernel refused it for now (the caller queues a copy). */
+static int transmit(sender_t *s, int fd, const uint8_t *pkt, uint32_t len) {
+  if (fd < 0) return 0;
+  ssize_t sent;
+  do sent = sendto(fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&s->peer, s->peer_len);
+  while (sent < 0 && errno == EINTR);
+  return sent == (ssize_t)len;
+}
+
+/*
+ * send(handle, fd, source, playoutDelayId) -> bytes sent (> 0), 0 when built but not sent
+ * (fd -1, EAGAIN and the like: `packet()` gives a copy to send another way), -1 for a packet that is not RTP,
+ * -2 when not configured. Fills info with the output sequence, timestamp, marker, payload
+ * length and packet length.
+ */
+static napi_value send_packet(napi_env env, napi_callback_info cb) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 4 ? unwrap(env, argv[0]) : NULL;
+  int32_t fd, delay_id;
+  uint8_t *src;
+  size_t src_len;
+  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok || !get_buffer(env, argv[2], &src, &src_len) ||
+      napi_get_value_int32(env, argv[3], &delay_id) != napi_ok)
+    return throw_error(env, "send(handle, fd, source, playoutDelayId)");
+  if (!s->profile || !s->peer_len) return make_int(env, -2);
+
+  /* The source header (RFC 3550 §5.1): CSRCs and an extension are skipped, padding dropped. */
+  if (src_len < 12 || (src[0] >> 6) != 2) return make_int(env, -1);
+  size_t off = 12 + 4 * (size_t)(src[0] & 0x0f);
+  if (src[0] & 0x10) {
+    if (off + 4 > src_len) return make_int(env, -1);
+    off += 4 + 4 * (size_t)((src[off + 2] << 8) | src[off + 3]);
+  }
+  size_t end = src_len;
+  if (src[0] & 0x20) {
+    if (src_len == 0 || src[src_len - 1] == 0 || src[src_len - 1] > src_len) return make_int(env, -1);
+    end -= src[src_len - 1];
+  }
+  if (off > end) return make_int(env, -1);
+  int marker = src[1] >> 7;
+  uint16_t src_seq = (uint16_t)((src[2] << 8) | src[3]);
+  uint32_t src_ts = get32(src + 4);
+
+  if (s->rebase_pending) {
+    s->seq_offset = (uint16_t)(s->last_seq + 1 - src_seq);
+    s->ts_offset = s->last_ts + 1 - src_ts;
+    s->rebase_pending = 0;
+  }
+  uint16_t seq = (uint16_t)(src_seq + s->seq_offset);
+  uint32_t ts = src_ts + s->ts_offset;
+  /* Rollover counter (RFC 3711 §3.3.1): counts wraps of the sequence we send, from 0. */
+  if (s->started && seq < s->last_seq && s->last_seq - seq > 0x8000) s->roc++;
+  if ((uint16_t)(seq - s->last_seq) < 0x8000) {
+    s->last_seq = seq;
+    s->last_ts = ts;
+  }
+  s->started = 1;
+
+  int ext = delay_id >= 1 && delay_id <= 14;
+  int hdr = ext ? 20 : 12;
+  size_t payload = end - off;
+  size_t len = (size_t)hdr + payload + GCM_TAG;
+  if (len > MAX_PACKET) return make_int(env, -1);
+  slot_t *slot = &s->ring[seq % RING];
+  if (slot->cap < len) {
+    uint32_t cap = (uint32_t)(len < 1536 ? 1536 : len);
+    uint8_t *grown = realloc(slot->data, cap);
+    if (!grown) return throw_error(env, "out of memory");
+    slot->data = grown;
+    slot->cap = cap;
+  }
+  uint8_t *out = slot->data;
+  out[0] = ext ? 0x90 : 0x80;
+  out[1] = (uint8_t)((marker << 7) | s->payload_type);
+  put16(out + 2, seq);
+  put32(out + 4, ts);
+  put32(out + 8, s->ssrc);
+  if (ext) {
+    /* One-byte extension block (RFC 8285) with only playout delay min = max = 0. */
+    put32(out + 12, 0xbede0001);
+    out[16] = (uint8_t)((delay_id << 4) | 2);
+    out[17] = out[18] = out[19] = 0;
+  }
+  memcpy(out + hdr, src + off, payload);
+  int tag = protect(s, out, hdr, (int)payload, seq);
+  if (tag < 0) {
+    slot->seq = -1;
+    return throw_error(env, "SRTP protection failed");
+  }
+  slot->len = (uint32_t)(hdr + payload + (size_t)tag);
+  slot->seq = seq;
+
+  s->info[INFO_SEQ] = seq;
+  s->info[INFO_TS] = ts;
+  s->info[INFO_MARKER] = (uint32_t)marker;
+  s->info[INFO_PAYLOAD] = (uint32_t)payload;
+  s->info[INFO_LENGTH] = slot->len;
+  return make_int(env, transmit(s, fd, out, slot->len) ? (int32_t)slot->len : 0);
+}
+
+/* resend(handle, fd, seq) -> bytes sent, 0 when not sent now, -1 when no longer held. */
+static napi_value resend(napi_env env, napi_callback_info cb) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  int32_t fd;
+  uint32_t seq;
+  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok || !get_u32(env, argv[2], &seq))
+    return throw_error(env, "resend(handle, fd, seq)");
+  slot_t *slot = &s->ring[seq % RING];
+  if (slot->seq != (int32_t)(seq & 0xffff) || !s->peer_len) return make_int(env, -1);
+  return make_int(env, transmit(s, fd, slot->data, slot->len) ? (int32_t)slot->len : 0);
+}
+
+/* packet(handle, seq) -> a copy of the protected packet, or null. */
+static napi_value packet(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  uint32_t seq;
+  if (!s || !get_u32(env, argv[1], &seq)) return throw_error(env, "packet(handle, seq)");
+  slot_t *slot = &s->ring[seq % RING];
+  if (slot->seq != (int32_t)(seq & 0xffff)) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  CHECK(napi_create_buffer_copy(env, slot->len, slot->data, NULL, &result));
+  return result;
+}
+
+/* rebase(handle): the next packet continues the output sequence and timestamp. */
+static napi_value rebase(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (s) s->rebase_pending = 1;
+  return NULL;
+}
+
+/* close(handle): frees the keys and the history now rather than at garbage collection. */
+static napi_value close_sender(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (s) release(env, s);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
+      {"configure", NULL, configure, NULL, NULL, NULL, napi_default, NULL},
+      {"setPeer", NULL, set_peer, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
+      {"resend", NULL, resend, NULL, NULL, NULL, napi_default, NULL},
+      {"packet", NULL, packet, NULL, NULL, NULL, napi_default, NULL},
+      {"rebase", NULL, rebase, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_sender, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
