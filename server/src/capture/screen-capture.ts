@@ -58,6 +58,8 @@ export interface DamageSource {
   off(event: 'damage', listener: () => void): unknown;
   /** Asks nekodamagesrc for a grab; false when it cannot be asked now. */
   requestFrame?(): boolean;
+  /** Reports at most once per `ms` (null: as configured). */
+  setReportInterval?(ms: number | null): void;
 }
 
 export type ScreenCaptureState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed';
@@ -91,6 +93,8 @@ const STALL_CHECK_MS = 1000;
 const REQUEST_EVERY_MS = 100;
 /** A change reported without a frame after it this long is answered by asking for one. */
 const DAMAGE_ANSWER_MS = 1000;
+/** How often changes are reported here while nekodamagesrc (which sees them itself) runs. */
+const DAMAGE_GRABBER_REPORT_MS = 250;
 /** server/native's plugin, built by scripts/build-native.sh. */
 const NATIVE_PLUGINS = fileURLToPath(new URL('../../../build/gst', import.meta.url));
 /** A pause waits this long at most for an encoder to finish a frame (`frameEncoded`). */
@@ -384,6 +388,8 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
     const base = this.opts.env ?? process.env;
     const grabber = (await this.damageGrabberUsable(base)) ? 'damage' : 'ximagesrc';
     if (this.closing || this.users.size === 0) return;
+    // ximagesrc is resumed on a report, so it needs them all.
+    this.opts.damage?.setReportInterval?.(grabber === 'damage' ? DAMAGE_GRABBER_REPORT_MS : null);
     const desc = screenCapturePipeline({
       display: this.opts.display,
       screen,

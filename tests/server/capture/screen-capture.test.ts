@@ -389,6 +389,18 @@ describe('damage-driven grabber (server/native nekodamagesrc, Capture + Xvfb)', 
       assert.equal(await framesOver(hd, 1000), 0, 'no frames of a still screen');
       assert.notEqual(procState(shared.processId!), 'T', 'not stopped: it waits for changes by itself');
 
+      // The grabber watches drawing itself: this process is told of changes a few times a
+      // second, not at every one (each report costs an X event, a request and timers here).
+      let reports = 0;
+      const count = () => reports++;
+      damage.on('damage', count);
+      for (let i = 0; i < 25; i++) {
+        await painter.setRootBackground(i % 2 ? 0x101010 : 0x303030);
+        await sleep(20);
+      }
+      damage.off('damage', count);
+      assert.ok(reports >= 1 && reports <= 6, `${reports} reports of 25 changes`);
+
       const before = hd.frames;
       await painter.setRootBackground(0xff0000);
       await waitFor('frames after a change', () => hd.frames > before, 3000);

@@ -74,6 +74,33 @@ describe('DamageWatcher', () => {
     }
   });
 
+  it('a report interval set later replaces coalesceMs until it is unset', async () => {
+    const watcher = await DamageWatcher.start({ display: x.display, logger: silentLogger() });
+    const painter = await X11Client.connect(x.display);
+    const changes = async (n: number) => {
+      const before = events;
+      for (let i = 0; i < n; i++) {
+        await painter.setRootBackground(i % 2 ? 0x505050 : 0x606060);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      return events - before;
+    };
+    let events = 0;
+    watcher.on('damage', () => events++);
+    try {
+      watcher.setReportInterval(250);
+      const relaxed = await changes(30);
+      assert.ok(relaxed >= 1 && relaxed <= 7, `${relaxed} reports of 30 changes at 250 ms`);
+      watcher.setReportInterval(null);
+      const each = await changes(30);
+      assert.ok(each >= 20, `${each} reports of 30 changes re-armed at once`);
+    } finally {
+      await painter.close();
+      await watcher.close();
+    }
+  });
+
   it('reports a possible change when X goes away and comes back, then watches the new server', async () => {
     const watcher = await DamageWatcher.start({ display: x.display, logger: silentLogger() });
     try {
