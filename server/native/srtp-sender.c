@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,13 @@
 #define HMAC_TAG 10
 #define RING 512
 #define MAX_PACKET 65535
+/* A batch is sent as few UDP GSO writes (Linux ≥ 4.18): equal-sized datagrams, the last of a
+ * run possibly shorter, at most 64 and 64 KiB per write. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#define MAX_BATCH 64
+#define MAX_GSO_BYTES 60000
 
 /* What the last send tells JavaScript (a Uint32Array the caller owns). */
 enum { INFO_SEQ, INFO_TS, INFO_MARKER, INFO_PAYLOAD, INFO_LENGTH, INFO_SIZE };
@@ -64,6 +72,10 @@ typedef struct {
   int started;
   struct sockaddr_storage peer;
   socklen_t peer_len;
+  /* Ring slots built and waiting for flush(), in order; no_gso once the kernel refused GSO. */
+  uint16_t pending[MAX_BATCH];
+  int npending;
+  int no_gso;
   slot_t ring[RING];
   uint32_t *info;
   napi_ref info_ref;
@@ -96,6 +108,7 @@ static void free_crypto(sender_t *s) {
 static void release(napi_env env, sender_t *s) {
   if (s->closed) return;
   s->closed = 1;
+  s->npending = 0;
   free_crypto(s);
   for (int i = 0; i < RING; i++) {
     free(s->ring[i].data);
@@ -295,10 +308,70 @@ static int transmit(sender_t *s, int fd, const uint8_t *pkt, uint32_t len) {
 }
 
 /*
- * send(handle, fd, source, playoutDelayId) -> bytes sent (> 0), 0 when built but not sent
- * (fd -1, EAGAIN and the like: `packet()` gives a copy to send another way), -1 for a packet that is not RTP,
- * -2 when not configured. Fills info with the output sequence, timestamp, marker, payload
- * length and packet length.
+ * Sends the pending packets on fd, each run of equal sizes in one write (the kernel cuts it
+ * into datagrams: one pass through the stack and one wake-up of the receiver instead of one
+ * per packet). Returns how many could not be sent (socket buffer full: NACKs repair them).
+ */
+static int flush_pending(sender_t *s, int fd) {
+  int unsent = 0;
+  int i = 0;
+  while (i < s->npending) {
+    uint32_t seg = s->ring[s->pending[i]].len;
+    size_t total = seg;
+    int j = i + 1;
+    while (!s->no_gso && j < s->npending && j - i < MAX_BATCH) {
+      uint32_t len = s->ring[s->pending[j]].len;
+      if (len > seg || total + len > MAX_GSO_BYTES) break;
+      total += len;
+      j++;
+      if (len < seg) break;
+    }
+    int n = j - i;
+    struct iovec iov[MAX_BATCH];
+    for (int k = 0; k < n; k++) {
+      slot_t *slot = &s->ring[s->pending[i + k]];
+      iov[k].iov_base = slot->data;
+      iov[k].iov_len = slot->len;
+    }
+    union {
+      char buf[CMSG_SPACE(sizeof(uint16_t))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_name = &s->peer, .msg_namelen = s->peer_len, .msg_iov = iov, .msg_iovlen = (size_t)n};
+    if (n > 1) {
+      memset(&control, 0, sizeof control);
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = (uint16_t)seg;
+      memcpy(CMSG_DATA(cm), &size, sizeof size);
+    }
+    ssize_t sent = -1;
+    if (fd >= 0) {
+      do sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      while (sent < 0 && errno == EINTR);
+    }
+    if (sent < 0 && n > 1 && errno != EAGAIN && errno != ENOBUFS && errno != EBADF) {
+      /* No GSO here (old kernel, a device without checksum offload, a path MTU below the
+       * segment): this run and all later ones go one datagram per write. */
+      s->no_gso = 1;
+      continue;
+    }
+    if (sent < 0) unsent += n;
+    i = j;
+  }
+  s->npending = 0;
+  return unsent;
+}
+
+/*
+ * send(handle, fd, source, playoutDelayId) -> bytes queued for flush(handle, fd) (> 0), 0
+ * when fd is -1 (built and kept; `packet()` gives a copy to send another way), -1 for a
+ * packet that is not RTP, -2 when not configured. A full queue is flushed first. Fills info
+ * with the output sequence, timestamp, marker, payload length and packet length.
  */
 static napi_value send_packet(napi_env env, napi_callback_info cb) {
   size_t argc = 4;
@@ -384,7 +457,21 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   s->info[INFO_MARKER] = (uint32_t)marker;
   s->info[INFO_PAYLOAD] = (uint32_t)payload;
   s->info[INFO_LENGTH] = slot->len;
-  return make_int(env, transmit(s, fd, out, slot->len) ? (int32_t)slot->len : 0);
+  if (fd < 0) return make_int(env, 0);
+  if (s->npending == MAX_BATCH) flush_pending(s, fd);
+  s->pending[s->npending++] = seq % RING;
+  return make_int(env, (int32_t)slot->len);
+}
+
+/* flush(handle, fd) -> how many queued packets could not be sent. */
+static napi_value flush(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  int32_t fd;
+  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_error(env, "flush(handle, fd)");
+  return make_int(env, flush_pending(s, fd));
 }
 
 /* resend(handle, fd, seq) -> bytes sent, 0 when not sent now, -1 when no longer held. */
@@ -445,6 +532,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"configure", NULL, configure, NULL, NULL, NULL, napi_default, NULL},
       {"setPeer", NULL, set_peer, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},
       {"resend", NULL, resend, NULL, NULL, NULL, napi_default, NULL},
       {"packet", NULL, packet, NULL, NULL, NULL, napi_default, NULL},
       {"rebase", NULL, rebase, NULL, NULL, NULL, napi_default, NULL},

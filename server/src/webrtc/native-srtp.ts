@@ -1,8 +1,8 @@
 /**
  * The native half of the SRTP forwarder (server/native/srtp-sender.c, built by
  * scripts/build-native.sh into build/native): one call per packet rewrites the header,
- * protects it with a key schedule made once per session, keeps it for NACKs and writes it
- * to the viewer's UDP socket. Absent when the build had no compiler or Node headers; the
+ * protects it with a key schedule made once per session and keeps it for NACKs; one call per
+ * event-loop turn writes what was queued to the viewer's UDP socket, batched with UDP GSO. Absent when the build had no compiler or Node headers; the
  * forwarder then does the same work in JavaScript.
  */
 import { createRequire } from 'node:module';
@@ -23,8 +23,13 @@ export interface NativeSrtpAddon {
   configure(h: NativeSenderHandle, profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null, ssrc: number, payloadType: number): boolean;
   /** False when `address` is not an IP address. */
   setPeer(h: NativeSenderHandle, address: string, port: number): boolean;
-  /** Bytes sent; 0 = built but not sent (queue `packet()`); -1 = not RTP; -2 = not configured. */
+  /**
+   * Bytes queued for `flush` on fd (a full queue is flushed first); 0 = fd -1, built only
+   * (send `packet()` another way); -1 = not RTP; -2 = not configured.
+   */
   send(h: NativeSenderHandle, fd: number, source: Buffer, playoutDelayId: number): number;
+  /** Sends the queue, runs of equal sizes as one UDP GSO write; returns how many were refused. */
+  flush(h: NativeSenderHandle, fd: number): number;
   /** Bytes sent; 0 = not sent now (queue `packet()`); -1 = no longer held. */
   resend(h: NativeSenderHandle, fd: number, seq: number): number;
   packet(h: NativeSenderHandle, seq: number): Buffer | null;

@@ -101,6 +101,20 @@ export interface SrtpForwarderStats {
   /** Packets handed to werift's own sender (no SRTP yet, TCP/TURN pair, other profile). */
   fallback: number;
   retransmitted: number;
+  /** Packets the socket refused (its buffer full); NACKs repair them like any loss. */
+  dropped: number;
+}
+
+/**
+ * Forwarders whose native sender holds packets, flushed once the I/O at hand is handled:
+ * packets that came in together leave together, a frame per viewer in one or two writes.
+ */
+const queued = new Set<SrtpForwarder>();
+let flushScheduled = false;
+function flushQueued(): void {
+  flushScheduled = false;
+  for (const fwd of queued) fwd.flush();
+  queued.clear();
 }
 
 /** The native sender of one forwarder, and what it was last told. */
@@ -141,7 +155,7 @@ export class SrtpForwarder {
   private closed = false;
   private readonly history: Array<Buffer | undefined> = new Array(HISTORY);
   private readonly sent: Sent = { ts: 0, marker: false, payloadLength: 0 };
-  readonly stats: SrtpForwarderStats = { fast: 0, fallback: 0, retransmitted: 0 };
+  readonly stats: SrtpForwarderStats = { fast: 0, fallback: 0, retransmitted: 0, dropped: 0 };
 
   constructor(
     private readonly sender: RTCRtpSender,
@@ -217,10 +231,18 @@ export class SrtpForwarder {
     }
   }
 
+  /** Sends what the native sender queued (called once per event-loop turn). */
+  flush(): void {
+    if (!this.native || this.closed) return;
+    const pair = this.internals.dtlsTransport.iceTransport.connection.nominated;
+    this.stats.dropped += this.native.addon.flush(this.native.handle, this.directFd(pair));
+  }
+
   /** Frees the native sender's keys and history; idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    queued.delete(this);
     if (this.native) this.native.addon.close(this.native.handle);
     this.history.fill(undefined);
   }
@@ -241,8 +263,16 @@ export class SrtpForwarder {
     const bytes = n.addon.send(n.handle, this.directFd(pair), src, playoutDelayId ?? 0);
     if (bytes < 0) return null;
     const info = n.info;
-    if (bytes > 0) this.countSent(pair, bytes);
-    else this.write(n.addon.packet(n.handle, info[INFO.seq]!)!);
+    if (bytes > 0) {
+      this.countSent(pair, bytes);
+      queued.add(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushQueued);
+      }
+    } else {
+      this.write(n.addon.packet(n.handle, info[INFO.seq]!)!);
+    }
     const sent = this.sent;
     sent.ts = info[INFO.ts]!;
     sent.marker = info[INFO.marker] === 1;

@@ -108,7 +108,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     a.close(h);
   });
 
-  test('sends on the dgram socket it is given, and resends from its history', async () => {
+  test('queues packets and flushes them to the dgram socket it is given, one datagram each, in order; resends from its history', async () => {
     const rx = dgram.createSocket('udp4');
     const tx = dgram.createSocket('udp4');
     rx.bind(0, '127.0.0.1');
@@ -122,14 +122,24 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     a.setPeer(h, '127.0.0.1', rx.address().port);
     const fd = socketFd(tx);
     assert.ok(fd > 2);
-    const bytes = a.send(h, fd, source(1, 1, true, Buffer.alloc(1000, 7)), 0);
-    assert.equal(bytes, 12 + 1000 + 16);
-    assert.equal(a.resend(h, fd, 100), bytes);
-    while (got.length < 2) await once(rx, 'message');
-    // From the socket's own port: the viewer's ICE pair sees the same 5-tuple.
-    assert.deepEqual(got.map((g) => g.port), [tx.address().port, tx.address().port]);
-    assert.deepEqual(got[0]!.msg, a.packet(h, 100));
-    assert.deepEqual(got[1]!.msg, got[0]!.msg);
+    // A frame as the payloader cuts it: equal packets and a shorter last one (one GSO run),
+    // then a second frame, then a run longer than a GSO write may carry (64 datagrams).
+    const sizes = [...Array(9).fill(1188), 500, ...Array(3).fill(1188), 77, ...Array(70).fill(300)];
+    sizes.forEach((size, i) => assert.equal(a.send(h, fd, source(i, 1, false, Buffer.alloc(size, i)), 0), 12 + size + 16));
+    assert.equal(got.length, 0, 'nothing leaves before flush');
+    assert.equal(a.flush(h, fd), 0);
+    assert.equal(a.flush(h, fd), 0, 'an empty queue');
+    const deadline = Date.now() + 5000;
+    while (got.length < sizes.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, sizes.length);
+    got.forEach((g, i) => {
+      // From the socket's own port: the viewer's ICE pair sees the same 5-tuple.
+      assert.equal(g.port, tx.address().port);
+      assert.deepEqual(g.msg, a.packet(h, 100 + i), `datagram ${i}`);
+    });
+    assert.equal(a.resend(h, fd, 100), 12 + 1188 + 16);
+    while (got.length < sizes.length + 1) await once(rx, 'message');
+    assert.deepEqual(got.at(-1)!.msg, got[0]!.msg);
     tx.close();
     assert.equal(socketFd(tx), -1, 'a closed socket has no fd');
     rx.close();

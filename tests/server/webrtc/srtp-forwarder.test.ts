@@ -129,7 +129,7 @@ for (const engine of ['native', 'js'] as const) describe(`SRTP forwarder (${engi
       await until(() => pair.received.length >= 300, 5000, 'all packets');
       // The fast path carried them all: a werift upgrade that moves the SRTP keys or the
       // ICE pair makes this fail instead of silently falling back.
-      assert.deepEqual(fwd.stats, { fast: 300, fallback: 0, retransmitted: 0 });
+      assert.deepEqual(fwd.stats, { fast: 300, fallback: 0, retransmitted: 0, dropped: 0 });
       const seqs = pair.received.map((p) => p.header.sequenceNumber);
       assert.equal(seqs[0], 65400);
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, 'contiguous output sequence across the wrap');
