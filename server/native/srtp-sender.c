@@ -7,8 +7,13 @@
  * schedule for every IV) is ~7 µs, dgram's send path (lookup, nextTick, a SendWrap per
  * packet) several more, and the garbage of all that ~3 µs. Here the key schedule is made
  * once per SRTP session, the packet is built in a ring slot that doubles as the NACK history,
- * and it leaves through sendto(2) on the viewer's own socket (the fd of werift's dgram
- * socket, so the ICE 5-tuple is unchanged). Nothing is allocated per packet.
+ * and it leaves on the viewer's own socket (a dup of the fd of werift's dgram socket, so the
+ * ICE 5-tuple is unchanged and a socket closed by Node meanwhile cannot be confused with a
+ * new one under the same number). Nothing is allocated per packet.
+ *
+ * Sending is batched: flush() hands what one event-loop turn queued to a sender thread, so
+ * the kernel's share of forwarding (most of it with many viewers) runs on another core than
+ * JavaScript; each run of equal-sized packets goes out as one UDP GSO write.
  *
  * OpenSSL is Node's own (its symbols are exported by the node binary; nothing is linked).
  *
@@ -23,6 +28,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdint.h>
@@ -55,6 +65,12 @@ typedef struct {
 } slot_t;
 
 typedef struct {
+  /* Guards the ring, the socket and `closed` between JavaScript and the sender thread. */
+  pthread_mutex_t mu;
+  /* One for the JavaScript handle, one per job queued for the sender thread. */
+  atomic_int refs;
+  atomic_uint dropped;
+  int fd; /* our dup of the viewer's socket, or -1 */
   int closed;
   int profile; /* 0 until configured */
   EVP_CIPHER_CTX *cipher;
@@ -72,8 +88,10 @@ typedef struct {
   int started;
   struct sockaddr_storage peer;
   socklen_t peer_len;
-  /* Ring slots built and waiting for flush(), in order; no_gso once the kernel refused GSO. */
+  /* Ring slots built and waiting for flush(), in order; no_gso once the kernel refused GSO
+   * (written by the sender thread under mu). */
   uint16_t pending[MAX_BATCH];
+  int32_t pending_seq[MAX_BATCH];
   int npending;
   int no_gso;
   slot_t ring[RING];
@@ -105,15 +123,24 @@ static void free_crypto(sender_t *s) {
   s->profile = 0;
 }
 
+static void unref(sender_t *s) {
+  if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+  for (int i = 0; i < RING; i++) free(s->ring[i].data);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}
+
+/* What close() and garbage collection release at once; the memory goes with the last ref. */
 static void release(napi_env env, sender_t *s) {
-  if (s->closed) return;
+  pthread_mutex_lock(&s->mu);
+  int was_closed = s->closed;
   s->closed = 1;
   s->npending = 0;
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  pthread_mutex_unlock(&s->mu);
+  if (was_closed) return;
   free_crypto(s);
-  for (int i = 0; i < RING; i++) {
-    free(s->ring[i].data);
-    s->ring[i].data = NULL;
-  }
   if (s->info_ref) napi_delete_reference(env, s->info_ref);
   s->info_ref = NULL;
   s->info = NULL;
@@ -123,7 +150,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   sender_t *s = data;
   release(env, s);
-  free(s);
+  unref(s);
 }
 
 static sender_t *unwrap(napi_env env, napi_value v) {
@@ -160,6 +187,10 @@ static napi_value create(napi_env env, napi_callback_info cb) {
   if (type != napi_uint32_array || length < INFO_SIZE) return throw_error(env, "info must be a Uint32Array(5)");
   sender_t *s = calloc(1, sizeof(sender_t));
   if (!s) return throw_error(env, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
+  atomic_init(&s->refs, 1);
+  atomic_init(&s->dropped, 0);
+  s->fd = -1;
   s->last_seq = (uint16_t)(seq - 1);
   s->last_ts = ts;
   s->rebase_pending = 1;
@@ -168,6 +199,7 @@ static napi_value create(napi_env env, napi_callback_info cb) {
   napi_value handle;
   if (napi_create_reference(env, argv[2], 1, &s->info_ref) != napi_ok ||
       napi_create_external(env, s, finalize, NULL, &handle) != napi_ok) {
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return throw_error(env, "cannot create sender");
   }
@@ -231,21 +263,25 @@ static napi_value set_peer(napi_env env, napi_callback_info cb) {
   if (!s || napi_get_value_string_utf8(env, argv[1], host, sizeof host, &host_len) != napi_ok || !get_u32(env, argv[2], &port) || port > 65535)
     return throw_error(env, "setPeer(handle, address, port)");
   napi_value result;
-  memset(&s->peer, 0, sizeof s->peer);
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&s->peer;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&s->peer;
+  struct sockaddr_storage peer;
+  socklen_t peer_len = 0;
+  memset(&peer, 0, sizeof peer);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&peer;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&peer;
   if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons((uint16_t)port);
-    s->peer_len = sizeof *v4;
+    peer_len = sizeof *v4;
   } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons((uint16_t)port);
-    s->peer_len = sizeof *v6;
-  } else {
-    s->peer_len = 0;
+    peer_len = sizeof *v6;
   }
-  napi_get_boolean(env, s->peer_len != 0, &result);
+  pthread_mutex_lock(&s->mu);
+  s->peer = peer;
+  s->peer_len = peer_len;
+  pthread_mutex_unlock(&s->mu);
+  napi_get_boolean(env, peer_len != 0, &result);
   return result;
 }
 
@@ -298,29 +334,33 @@ static int protect(sender_t *s, uint8_t *out, int hdr, int payload, uint16_t seq
   return HMAC_TAG;
 }
 
-/* 1: sent; 0: would block or the kernel refused it for now (the caller queues a copy). */
-static int transmit(sender_t *s, int fd, const uint8_t *pkt, uint32_t len) {
-  if (fd < 0) return 0;
+/* 1: sent; 0: no socket, would block or refused for now. Called with s->mu held. */
+static int transmit(sender_t *s, const uint8_t *pkt, uint32_t len) {
+  if (s->fd < 0) return 0;
   ssize_t sent;
-  do sent = sendto(fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&s->peer, s->peer_len);
+  do sent = sendto(s->fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&s->peer, s->peer_len);
   while (sent < 0 && errno == EINTR);
   return sent == (ssize_t)len;
 }
 
 /*
- * Sends the pending packets on fd, each run of equal sizes in one write (the kernel cuts it
- * into datagrams: one pass through the stack and one wake-up of the receiver instead of one
- * per packet). Returns how many could not be sent (socket buffer full: NACKs repair them).
+ * Sends ring slots (those still holding the sequence numbers given) on the sender's socket,
+ * each run of equal sizes in one write: the kernel cuts it into datagrams, so the stack is
+ * crossed once and the receiver woken once instead of per packet. Called with s->mu held.
+ * Counts what could not be sent (socket buffer full: NACKs repair it) in s->dropped.
  */
-static int flush_pending(sender_t *s, int fd) {
-  int unsent = 0;
+static void send_slots(sender_t *s, const uint16_t *slots, const int32_t *seqs, int count) {
+  uint16_t live[MAX_BATCH];
+  int n_live = 0;
+  for (int k = 0; k < count; k++)
+    if (s->ring[slots[k]].seq == seqs[k]) live[n_live++] = slots[k];
   int i = 0;
-  while (i < s->npending) {
-    uint32_t seg = s->ring[s->pending[i]].len;
+  while (i < n_live) {
+    uint32_t seg = s->ring[live[i]].len;
     size_t total = seg;
     int j = i + 1;
-    while (!s->no_gso && j < s->npending && j - i < MAX_BATCH) {
-      uint32_t len = s->ring[s->pending[j]].len;
+    while (!s->no_gso && j < n_live) {
+      uint32_t len = s->ring[live[j]].len;
       if (len > seg || total + len > MAX_GSO_BYTES) break;
       total += len;
       j++;
@@ -329,9 +369,8 @@ static int flush_pending(sender_t *s, int fd) {
     int n = j - i;
     struct iovec iov[MAX_BATCH];
     for (int k = 0; k < n; k++) {
-      slot_t *slot = &s->ring[s->pending[i + k]];
-      iov[k].iov_base = slot->data;
-      iov[k].iov_len = slot->len;
+      iov[k].iov_base = s->ring[live[i + k]].data;
+      iov[k].iov_len = s->ring[live[i + k]].len;
     }
     union {
       char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -350,8 +389,8 @@ static int flush_pending(sender_t *s, int fd) {
       memcpy(CMSG_DATA(cm), &size, sizeof size);
     }
     ssize_t sent = -1;
-    if (fd >= 0) {
-      do sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (s->fd >= 0) {
+      do sent = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       while (sent < 0 && errno == EINTR);
     }
     if (sent < 0 && n > 1 && errno != EAGAIN && errno != ENOBUFS && errno != EBADF) {
@@ -360,30 +399,117 @@ static int flush_pending(sender_t *s, int fd) {
       s->no_gso = 1;
       continue;
     }
-    if (sent < 0) unsent += n;
+    if (sent < 0) atomic_fetch_add(&s->dropped, (unsigned)n);
     i = j;
   }
+}
+
+/* ---- The sender thread: runs the flushes JavaScript queued, in order. */
+
+typedef struct job {
+  struct job *next;
+  sender_t *s;
+  int count;
+  uint16_t slots[MAX_BATCH];
+  int32_t seqs[MAX_BATCH];
+} job_t;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  job_t *head, *tail;
+  int started;
+} worker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+
+static atomic_int threaded = 1;
+
+static void *worker_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&worker.mu);
+  for (;;) {
+    while (!worker.head) pthread_cond_wait(&worker.cv, &worker.mu);
+    job_t *jobs = worker.head;
+    worker.head = worker.tail = NULL;
+    pthread_mutex_unlock(&worker.mu);
+    while (jobs) {
+      job_t *job = jobs;
+      jobs = job->next;
+      pthread_mutex_lock(&job->s->mu);
+      if (!job->s->closed) send_slots(job->s, job->slots, job->seqs, job->count);
+      pthread_mutex_unlock(&job->s->mu);
+      unref(job->s);
+      free(job);
+    }
+    pthread_mutex_lock(&worker.mu);
+  }
+  return NULL;
+}
+
+/* Starts the thread once per process, with every signal blocked (Node's handlers run on its
+ * own threads). Called with worker.mu held; false when it cannot be started. */
+static int worker_start(void) {
+  if (worker.started) return 1;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  int ok = pthread_create(&thread, NULL, worker_main, NULL) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!ok) return 0;
+  pthread_detach(thread);
+  worker.started = 1;
+  return 1;
+}
+
+/* Sends what is pending: on the sender thread when threaded, else here. */
+static void flush_pending(sender_t *s) {
+  if (s->npending == 0) return;
+  int n = s->npending;
   s->npending = 0;
-  return unsent;
+  if (atomic_load(&threaded)) {
+    job_t *job = malloc(sizeof(job_t));
+    if (job) {
+      job->next = NULL;
+      job->s = s;
+      job->count = n;
+      memcpy(job->slots, s->pending, sizeof(uint16_t) * (size_t)n);
+      memcpy(job->seqs, s->pending_seq, sizeof(int32_t) * (size_t)n);
+      atomic_fetch_add(&s->refs, 1);
+      pthread_mutex_lock(&worker.mu);
+      if (worker_start()) {
+        if (worker.tail) worker.tail->next = job;
+        else worker.head = job;
+        worker.tail = job;
+        pthread_cond_signal(&worker.cv);
+        pthread_mutex_unlock(&worker.mu);
+        return;
+      }
+      pthread_mutex_unlock(&worker.mu);
+      atomic_fetch_sub(&s->refs, 1);
+      free(job);
+    }
+  }
+  pthread_mutex_lock(&s->mu);
+  send_slots(s, s->pending, s->pending_seq, n);
+  pthread_mutex_unlock(&s->mu);
 }
 
 /*
- * send(handle, fd, source, playoutDelayId) -> bytes queued for flush(handle, fd) (> 0), 0
- * when fd is -1 (built and kept; `packet()` gives a copy to send another way), -1 for a
- * packet that is not RTP, -2 when not configured. A full queue is flushed first. Fills info
- * with the output sequence, timestamp, marker, payload length and packet length.
+ * send(handle, source, playoutDelayId) -> bytes queued for flush() (> 0), 0 without a socket
+ * (built and kept; `packet()` gives a copy to send another way), -1 for a packet that is not
+ * RTP, -2 when not configured. A full queue is flushed first. Fills info with the output
+ * sequence, timestamp, marker, payload length and packet length.
  */
 static napi_value send_packet(napi_env env, napi_callback_info cb) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 4 ? unwrap(env, argv[0]) : NULL;
-  int32_t fd, delay_id;
+  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  int32_t delay_id;
   uint8_t *src;
   size_t src_len;
-  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok || !get_buffer(env, argv[2], &src, &src_len) ||
-      napi_get_value_int32(env, argv[3], &delay_id) != napi_ok)
-    return throw_error(env, "send(handle, fd, source, playoutDelayId)");
+  if (!s || !get_buffer(env, argv[1], &src, &src_len) || napi_get_value_int32(env, argv[2], &delay_id) != napi_ok)
+    return throw_error(env, "send(handle, source, playoutDelayId)");
   if (!s->profile || !s->peer_len) return make_int(env, -2);
 
   /* The source header (RFC 3550 §5.1): CSRCs and an extension are skipped, padding dropped. */
@@ -423,11 +549,16 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   size_t payload = end - off;
   size_t len = (size_t)hdr + payload + GCM_TAG;
   if (len > MAX_PACKET) return make_int(env, -1);
+  if (s->npending == MAX_BATCH) flush_pending(s);
+  pthread_mutex_lock(&s->mu);
   slot_t *slot = &s->ring[seq % RING];
   if (slot->cap < len) {
     uint32_t cap = (uint32_t)(len < 1536 ? 1536 : len);
     uint8_t *grown = realloc(slot->data, cap);
-    if (!grown) return throw_error(env, "out of memory");
+    if (!grown) {
+      pthread_mutex_unlock(&s->mu);
+      return throw_error(env, "out of memory");
+    }
     slot->data = grown;
     slot->cap = cap;
   }
@@ -445,48 +576,78 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   }
   memcpy(out + hdr, src + off, payload);
   int tag = protect(s, out, hdr, (int)payload, seq);
-  if (tag < 0) {
-    slot->seq = -1;
-    return throw_error(env, "SRTP protection failed");
-  }
-  slot->len = (uint32_t)(hdr + payload + (size_t)tag);
-  slot->seq = seq;
+  slot->seq = tag < 0 ? -1 : seq;
+  if (tag >= 0) slot->len = (uint32_t)(hdr + payload + (size_t)tag);
+  int queue = tag >= 0 && s->fd >= 0;
+  pthread_mutex_unlock(&s->mu);
+  if (tag < 0) return throw_error(env, "SRTP protection failed");
 
   s->info[INFO_SEQ] = seq;
   s->info[INFO_TS] = ts;
   s->info[INFO_MARKER] = (uint32_t)marker;
   s->info[INFO_PAYLOAD] = (uint32_t)payload;
   s->info[INFO_LENGTH] = slot->len;
-  if (fd < 0) return make_int(env, 0);
-  if (s->npending == MAX_BATCH) flush_pending(s, fd);
-  s->pending[s->npending++] = seq % RING;
+  if (!queue) return make_int(env, 0);
+  s->pending[s->npending] = seq % RING;
+  s->pending_seq[s->npending++] = seq;
   return make_int(env, (int32_t)slot->len);
 }
 
-/* flush(handle, fd) -> how many queued packets could not be sent. */
+/* flush(handle) -> packets refused by the socket so far (its buffer full). */
 static napi_value flush(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return throw_error(env, "flush(handle)");
+  flush_pending(s);
+  return make_int(env, (int32_t)atomic_load(&s->dropped));
+}
+
+/* setSocket(handle, fd | -1) -> boolean: sends from now on go out on a dup of fd (none: -1). */
+static napi_value set_socket(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  int32_t fd;
+  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_error(env, "setSocket(handle, fd)");
+  /* Packets queued for the old socket go with it (the pair they were meant for is gone). */
+  flush_pending(s);
+  int copy = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+  pthread_mutex_lock(&s->mu);
+  if (s->fd >= 0) close(s->fd);
+  s->fd = copy;
+  pthread_mutex_unlock(&s->mu);
+  napi_get_boolean(env, fd < 0 || copy >= 0, &result);
+  return result;
+}
+
+/* threaded(on): whether flushes run on the sender thread (default) or in the caller. */
+static napi_value set_threaded(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on;
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return throw_error(env, "threaded(boolean)");
+  atomic_store(&threaded, on ? 1 : 0);
+  return NULL;
+}
+
+/* resend(handle, seq) -> bytes sent, 0 when not sent now (no socket), -1 when no longer held. */
+static napi_value resend(napi_env env, napi_callback_info cb) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
-  int32_t fd;
-  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_error(env, "flush(handle, fd)");
-  return make_int(env, flush_pending(s, fd));
-}
-
-/* resend(handle, fd, seq) -> bytes sent, 0 when not sent now, -1 when no longer held. */
-static napi_value resend(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
-  int32_t fd;
   uint32_t seq;
-  if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok || !get_u32(env, argv[2], &seq))
-    return throw_error(env, "resend(handle, fd, seq)");
+  if (!s || !get_u32(env, argv[1], &seq)) return throw_error(env, "resend(handle, seq)");
+  pthread_mutex_lock(&s->mu);
   slot_t *slot = &s->ring[seq % RING];
-  if (slot->seq != (int32_t)(seq & 0xffff) || !s->peer_len) return make_int(env, -1);
-  return make_int(env, transmit(s, fd, slot->data, slot->len) ? (int32_t)slot->len : 0);
+  int32_t result = -1;
+  if (slot->seq == (int32_t)(seq & 0xffff) && s->peer_len) result = transmit(s, slot->data, slot->len) ? (int32_t)slot->len : 0;
+  pthread_mutex_unlock(&s->mu);
+  return make_int(env, result);
 }
 
 /* packet(handle, seq) -> a copy of the protected packet, or null. */
@@ -497,12 +658,11 @@ static napi_value packet(napi_env env, napi_callback_info cb) {
   sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
   uint32_t seq;
   if (!s || !get_u32(env, argv[1], &seq)) return throw_error(env, "packet(handle, seq)");
+  pthread_mutex_lock(&s->mu);
   slot_t *slot = &s->ring[seq % RING];
-  if (slot->seq != (int32_t)(seq & 0xffff)) {
-    napi_get_null(env, &result);
-    return result;
-  }
-  CHECK(napi_create_buffer_copy(env, slot->len, slot->data, NULL, &result));
+  napi_status status = slot->seq == (int32_t)(seq & 0xffff) ? napi_create_buffer_copy(env, slot->len, slot->data, NULL, &result) : napi_get_null(env, &result);
+  pthread_mutex_unlock(&s->mu);
+  CHECK(status);
   return result;
 }
 
@@ -533,6 +693,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setPeer", NULL, set_peer, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
       {"flush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},
+      {"setSocket", NULL, set_socket, NULL, NULL, NULL, napi_default, NULL},
+      {"threaded", NULL, set_threaded, NULL, NULL, NULL, napi_default, NULL},
       {"resend", NULL, resend, NULL, NULL, NULL, napi_default, NULL},
       {"packet", NULL, packet, NULL, NULL, NULL, napi_default, NULL},
       {"rebase", NULL, rebase, NULL, NULL, NULL, napi_default, NULL},

@@ -51,6 +51,7 @@ import { CursorWatcher } from './desktop/cursor.js';
 import { CursorBroadcaster } from './webrtc/cursor.js';
 import { IceMux } from './webrtc/ice-mux.js';
 import { Microphone } from './webrtc/microphone.js';
+import { nativeSrtp } from './webrtc/native-srtp.js';
 import { prepareUserFolder, resolveDesktopUser } from './process/desktop-user.js';
 
 /** Longest delay between a screen-damage report and the next (see DamageWatcher). */
@@ -229,6 +230,8 @@ export async function start(config: Config, logger: Logger = createLogger(logOpt
       cursor: cursor ?? undefined,
     });
     const ice = iceSettings(config);
+    if (nativeSrtp()) log('webrtc').info({ srtp: 'native' }, "viewers' RTP is protected and sent by server/native's sender");
+    else log('webrtc').warn({ srtp: 'js' }, "server/native's SRTP sender is not built (scripts/build-native.sh): viewers' RTP is protected in JavaScript, at several times the CPU");
     const nat1to1 = await resolveNat1to1(config, log('webrtc'));
     const mux = ice.udpMux || ice.tcpMux
       ? await IceMux.listen({ udpPort: ice.udpMux, tcpPort: ice.tcpMux, addresses: muxAddresses(nat1to1), logger })

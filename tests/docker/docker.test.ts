@@ -269,6 +269,7 @@ describe('docker images: built, run as rooms, stopped', { skip: skipReason() }, 
     t.diagnostic(`typed page after ${Date.now() - t0} ms`);
     const capture = (await docker('logs', roomA)).split('\n').find((l) => l.includes('"starting screen capture"'));
     assert.match(capture ?? '', /"pipeline":"nekodamagesrc /, 'the image grabs with server/native\'s damage-driven element');
+    assert.match(await docker('logs', roomA), /"srtp":"native"/, "the image sends viewers' RTP with server/native's addon");
 
     // The REST screenshot agrees.
     const { token } = await login(base, 'admin', 'admin');

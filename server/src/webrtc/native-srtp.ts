@@ -2,7 +2,9 @@
  * The native half of the SRTP forwarder (server/native/srtp-sender.c, built by
  * scripts/build-native.sh into build/native): one call per packet rewrites the header,
  * protects it with a key schedule made once per session and keeps it for NACKs; one call per
- * event-loop turn writes what was queued to the viewer's UDP socket, batched with UDP GSO. Absent when the build had no compiler or Node headers; the
+ * event-loop turn hands what was queued to the addon's sender thread, which writes it to the
+ * viewer's UDP socket batched with UDP GSO: the kernel's share of forwarding runs on another
+ * core than JavaScript. Absent when the build had no compiler or Node headers; the
  * forwarder then does the same work in JavaScript.
  */
 import { createRequire } from 'node:module';
@@ -23,18 +25,25 @@ export interface NativeSrtpAddon {
   configure(h: NativeSenderHandle, profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null, ssrc: number, payloadType: number): boolean;
   /** False when `address` is not an IP address. */
   setPeer(h: NativeSenderHandle, address: string, port: number): boolean;
+  /** Sends from now on go out on a dup of this socket's fd; -1: none (TCP and TURN pairs). */
+  setSocket(h: NativeSenderHandle, fd: number): boolean;
   /**
-   * Bytes queued for `flush` on fd (a full queue is flushed first); 0 = fd -1, built only
-   * (send `packet()` another way); -1 = not RTP; -2 = not configured.
+   * Bytes queued for `flush` (a full queue is flushed first); 0 = no socket, built only (send
+   * `packet()` another way); -1 = not RTP; -2 = not configured.
    */
-  send(h: NativeSenderHandle, fd: number, source: Buffer, playoutDelayId: number): number;
-  /** Sends the queue, runs of equal sizes as one UDP GSO write; returns how many were refused. */
-  flush(h: NativeSenderHandle, fd: number): number;
-  /** Bytes sent; 0 = not sent now (queue `packet()`); -1 = no longer held. */
-  resend(h: NativeSenderHandle, fd: number, seq: number): number;
+  send(h: NativeSenderHandle, source: Buffer, playoutDelayId: number): number;
+  /**
+   * Hands the queue to the sender thread (runs of equal sizes as one UDP GSO write); returns
+   * how many packets the socket has refused so far.
+   */
+  flush(h: NativeSenderHandle): number;
+  /** Bytes sent; 0 = not sent (no socket: send `packet()` another way); -1 = no longer held. */
+  resend(h: NativeSenderHandle, seq: number): number;
   packet(h: NativeSenderHandle, seq: number): Buffer | null;
   rebase(h: NativeSenderHandle): void;
   close(h: NativeSenderHandle): void;
+  /** Whether flushes run on the addon's sender thread (the default) or in the caller. */
+  threaded(on: boolean): void;
 }
 
 let addon: NativeSrtpAddon | null | undefined;

@@ -126,6 +126,8 @@ interface NativeState {
   ssrc: number;
   payloadType: number;
   pair: unknown;
+  /** The socket the sender was last given (undefined: none yet). */
+  socket: dgram.Socket | null | undefined;
 }
 
 /** One packet as it left: what the sender's counters and clock pair need. */
@@ -168,7 +170,7 @@ export class SrtpForwarder {
     if (addon) {
       const info = new Uint32Array(INFO.size);
       const handle = addon.create((this.lastSeq + 1) & 0xffff, this.lastTs, info);
-      this.native = { addon, handle, info, keysFrom: null, ssrc: -1, payloadType: -1, pair: null };
+      this.native = { addon, handle, info, keysFrom: null, ssrc: -1, payloadType: -1, pair: null, socket: undefined };
     }
   }
 
@@ -217,10 +219,9 @@ export class SrtpForwarder {
     for (const seq of lost) {
       if (this.native) {
         const { addon, handle } = this.native;
-        const pair = this.internals.dtlsTransport.iceTransport.connection.nominated;
-        const bytes = addon.resend(handle, this.directFd(pair), seq);
+        const bytes = addon.resend(handle, seq);
         if (bytes < 0) continue;
-        if (bytes > 0) this.countSent(pair, bytes);
+        if (bytes > 0) this.countSent(this.internals.dtlsTransport.iceTransport.connection.nominated, bytes);
         else this.write(addon.packet(handle, seq)!);
       } else {
         const pkt = this.history[seq % HISTORY];
@@ -234,8 +235,7 @@ export class SrtpForwarder {
   /** Sends what the native sender queued (called once per event-loop turn). */
   flush(): void {
     if (!this.native || this.closed) return;
-    const pair = this.internals.dtlsTransport.iceTransport.connection.nominated;
-    this.stats.dropped += this.native.addon.flush(this.native.handle, this.directFd(pair));
+    this.stats.dropped = this.native.addon.flush(this.native.handle);
   }
 
   /** Frees the native sender's keys and history; idempotent. */
@@ -260,7 +260,12 @@ export class SrtpForwarder {
       n.pair = pair;
       n.addon.setPeer(n.handle, pair.remoteAddr[0], pair.remoteAddr[1]);
     }
-    const bytes = n.addon.send(n.handle, this.directFd(pair), src, playoutDelayId ?? 0);
+    const socket = this.directSocket(pair);
+    if (socket !== n.socket) {
+      n.socket = socket;
+      n.addon.setSocket(n.handle, socket ? socketFd(socket) : -1);
+    }
+    const bytes = n.addon.send(n.handle, src, playoutDelayId ?? 0);
     if (bytes < 0) return null;
     const info = n.info;
     if (bytes > 0) {
@@ -340,11 +345,6 @@ export class SrtpForwarder {
     const transport = pair?.protocol.transport;
     if (pair?.protocol.type !== 'stun' || transport?.type !== 'udp' || !(transport.socket instanceof dgram.Socket) || transport.closed) return null;
     return transport.socket;
-  }
-
-  private directFd(pair: NominatedPair | undefined): number {
-    const socket = this.directSocket(pair);
-    return socket ? socketFd(socket) : -1;
   }
 
   private countSent(pair: NominatedPair | undefined, bytes: number): void {

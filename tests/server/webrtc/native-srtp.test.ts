@@ -55,8 +55,8 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
       assert.equal(a.setPeer(h, '127.0.0.1', 9), true);
       for (let i = 0; i < 4; i++) {
         const payload = Buffer.alloc(50 + i, 0x40 + i);
-        // fd -1: built and kept, not sent (how TCP and TURN pairs are served).
-        assert.equal(a.send(h, -1, source(500 + i, 7000 + i * 3000, i === 3, payload), i === 2 ? 0 : 5), 0);
+        // No socket: built and kept, not sent (how TCP and TURN pairs are served).
+        assert.equal(a.send(h, source(500 + i, 7000 + i * 3000, i === 3, payload), i === 2 ? 0 : 5), 0);
         const seq = (0xfffe + i) & 0xffff;
         assert.deepEqual([...info], [seq, 1001 + i * 3000, i === 3 ? 1 : 0, payload.length, info[INFO.length]]);
         const header = Buffer.alloc(i === 2 ? 12 : 20);
@@ -71,7 +71,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
       }
       a.close(h);
       a.close(h);
-      assert.throws(() => a.send(h, -1, source(1, 1, false, Buffer.alloc(1)), 0), /send\(handle/);
+      assert.throws(() => a.send(h, source(1, 1, false, Buffer.alloc(1)), 0), /send\(handle/);
     });
   }
 
@@ -80,11 +80,11 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     const h = a.create(10, 50, info);
     a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
     a.setPeer(h, '::1', 9);
-    a.send(h, -1, source(30000, 9000, false, Buffer.alloc(10)), 0);
-    a.send(h, -1, source(30001, 9000, true, Buffer.alloc(10)), 0);
+    a.send(h, source(30000, 9000, false, Buffer.alloc(10)), 0);
+    a.send(h, source(30001, 9000, true, Buffer.alloc(10)), 0);
     assert.deepEqual([info[INFO.seq], info[INFO.ts]], [11, 51]);
     a.rebase(h);
-    a.send(h, -1, source(7, 123456789, false, Buffer.alloc(10)), 0);
+    a.send(h, source(7, 123456789, false, Buffer.alloc(10)), 0);
     assert.deepEqual([info[INFO.seq], info[INFO.ts]], [12, 52]);
     a.close(h);
   });
@@ -92,57 +92,81 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
   test('refuses what it cannot protect, and input that is not RTP', () => {
     const info = new Uint32Array(INFO.size);
     const h = a.create(0, 0, info);
-    assert.equal(a.send(h, -1, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'not configured');
+    assert.equal(a.send(h, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'not configured');
     assert.equal(a.configure(h, 2, KEY, SALT14, null, SSRC, 96), false, 'unknown profile');
     assert.equal(a.configure(h, 1, KEY, SALT14, null, SSRC, 96), false, 'AES-CM without an auth key');
     assert.equal(a.configure(h, 7, KEY.subarray(0, 8), SALT14, null, SSRC, 96), false, 'short key');
     assert.equal(a.configure(h, 7, KEY, SALT14, null, SSRC, 96), true);
     assert.equal(a.setPeer(h, 'example.com', 9), false);
-    assert.equal(a.send(h, -1, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'no peer');
+    assert.equal(a.send(h, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'no peer');
     a.setPeer(h, '127.0.0.1', 9);
     for (const bad of [Buffer.alloc(0), Buffer.alloc(11, 0x80), Buffer.from([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x8f, ...Array(15).fill(0)]), Buffer.from([0xa0, 96, ...Array(10).fill(0)])])
-      assert.equal(a.send(h, -1, bad, 0), -1, bad.toString('hex'));
-    assert.throws(() => a.send(h, -1, 'not a buffer' as unknown as Buffer, 0), /send\(handle/);
-    assert.equal(a.resend(h, -1, 4242), -1, 'never sent');
+      assert.equal(a.send(h, bad, 0), -1, bad.toString('hex'));
+    assert.throws(() => a.send(h, 'not a buffer' as unknown as Buffer, 0), /send\(handle/);
+    assert.equal(a.resend(h, 4242), -1, 'never sent');
     assert.equal(a.packet(h, 4242), null);
     a.close(h);
   });
 
-  test('queues packets and flushes them to the dgram socket it is given, one datagram each, in order; resends from its history', async () => {
-    const rx = dgram.createSocket('udp4');
-    const tx = dgram.createSocket('udp4');
-    rx.bind(0, '127.0.0.1');
-    tx.bind(0, '127.0.0.1');
-    await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
-    const got: Array<{ msg: Buffer; port: number }> = [];
-    rx.on('message', (msg, from) => got.push({ msg, port: from.port }));
-    const info = new Uint32Array(INFO.size);
-    const h = a.create(100, 0, info);
-    a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
-    a.setPeer(h, '127.0.0.1', rx.address().port);
-    const fd = socketFd(tx);
-    assert.ok(fd > 2);
-    // A frame as the payloader cuts it: equal packets and a shorter last one (one GSO run),
-    // then a second frame, then a run longer than a GSO write may carry (64 datagrams).
-    const sizes = [...Array(9).fill(1188), 500, ...Array(3).fill(1188), 77, ...Array(70).fill(300)];
-    sizes.forEach((size, i) => assert.equal(a.send(h, fd, source(i, 1, false, Buffer.alloc(size, i)), 0), 12 + size + 16));
-    assert.equal(got.length, 0, 'nothing leaves before flush');
-    assert.equal(a.flush(h, fd), 0);
-    assert.equal(a.flush(h, fd), 0, 'an empty queue');
-    const deadline = Date.now() + 5000;
-    while (got.length < sizes.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(got.length, sizes.length);
-    got.forEach((g, i) => {
-      // From the socket's own port: the viewer's ICE pair sees the same 5-tuple.
-      assert.equal(g.port, tx.address().port);
-      assert.deepEqual(g.msg, a.packet(h, 100 + i), `datagram ${i}`);
+  for (const threaded of [true, false]) {
+    test(`queues packets and flushes them (${threaded ? 'sender thread' : 'in the caller'}) to the socket it is given, one datagram each, in order; resends from its history`, async () => {
+      a.threaded(threaded);
+      const rx = dgram.createSocket('udp4');
+      const tx = dgram.createSocket('udp4');
+      rx.bind(0, '127.0.0.1');
+      tx.bind(0, '127.0.0.1');
+      await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
+      const got: Array<{ msg: Buffer; port: number }> = [];
+      rx.on('message', (msg, from) => got.push({ msg, port: from.port }));
+      const arrived = async (n: number) => {
+        const deadline = Date.now() + 5000;
+        while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(got.length, n);
+      };
+      const info = new Uint32Array(INFO.size);
+      const h = a.create(100, 0, info);
+      a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
+      a.setPeer(h, '127.0.0.1', rx.address().port);
+      const fd = socketFd(tx);
+      assert.ok(fd > 2);
+      assert.equal(a.setSocket(h, fd), true);
+      // A frame as the payloader cuts it: equal packets and a shorter last one (one GSO run),
+      // then a second frame, then a run longer than a GSO write may carry (64 datagrams).
+      const sizes = [...Array(9).fill(1188), 500, ...Array(3).fill(1188), 77, ...Array(70).fill(300)];
+      sizes.forEach((size, i) => assert.equal(a.send(h, source(i, 1, false, Buffer.alloc(size, i)), 0), 12 + size + 16));
+      await new Promise((r) => setTimeout(r, 50));
+      // 64 were flushed when the queue filled; the rest wait for flush().
+      assert.equal(got.length, 64, 'only a full queue leaves before flush');
+      assert.equal(a.flush(h), 0, 'nothing refused');
+      assert.equal(a.flush(h), 0, 'an empty queue');
+      await arrived(sizes.length);
+      got.forEach((g, i) => {
+        // From the socket's own port: the viewer's ICE pair sees the same 5-tuple.
+        assert.equal(g.port, tx.address().port);
+        assert.deepEqual(g.msg, a.packet(h, 100 + i), `datagram ${i}`);
+      });
+      assert.equal(a.resend(h, 100), 12 + 1188 + 16);
+      await arrived(sizes.length + 1);
+      assert.deepEqual(got.at(-1)!.msg, got[0]!.msg);
+
+      // Node closes the socket and hands its fd number to a new one: the sender keeps its own
+      // copy, so nothing goes out of the new socket.
+      const txPort = tx.address().port;
+      tx.close();
+      assert.equal(socketFd(tx), -1, 'a closed socket has no fd');
+      const other = dgram.createSocket('udp4');
+      other.bind(0, '127.0.0.1');
+      await once(other, 'listening');
+      a.send(h, source(500, 1, true, Buffer.alloc(10)), 0);
+      a.flush(h);
+      await arrived(sizes.length + 2);
+      assert.equal(got.at(-1)!.port, txPort);
+      assert.equal(a.setSocket(h, -1), true);
+      assert.equal(a.send(h, source(501, 1, true, Buffer.alloc(10)), 0), 0, 'no socket: built only');
+      other.close();
+      rx.close();
+      a.close(h);
+      a.threaded(true);
     });
-    assert.equal(a.resend(h, fd, 100), 12 + 1188 + 16);
-    while (got.length < sizes.length + 1) await once(rx, 'message');
-    assert.deepEqual(got.at(-1)!.msg, got[0]!.msg);
-    tx.close();
-    assert.equal(socketFd(tx), -1, 'a closed socket has no fd');
-    rx.close();
-    a.close(h);
-  });
+  }
 });
