@@ -224,9 +224,11 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
   /** Since when frames are being asked for (nekodamagesrc), or null. */
   private requestingSince: number | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
-  private lastDamage = 0;
+  /** The first change reported since the last finished frame (0: none since). */
+  private unansweredDamageSince = 0;
   private readonly onDamage = () => {
-    this.lastDamage = performance.now();
+    const now = performance.now();
+    if (this.unansweredDamageSince <= this.lastProgress) this.unansweredDamageSince = now;
     this.activity('damage');
   };
 
@@ -628,8 +630,10 @@ export class ScreenCapture extends EventEmitter<{ lost: [] }> {
       if (this.proc !== proc || this._paused || this._state !== 'running' || this.closing || this.stale || !this.deliveredSinceStart) return;
       const now = performance.now();
       if (!this.clockDriven) {
-        // A still screen sends nothing: only a frame asked for and not sent tells a stall.
-        if (this.requestingSince === null && this.lastDamage > this.lastProgress && now - this.lastDamage > DAMAGE_ANSWER_MS) this.requestFrames();
+        // A still screen sends nothing: only a frame asked for and not sent tells a stall. On a
+        // screen that keeps changing, the oldest change without a frame since is what counts.
+        const unanswered = this.unansweredDamageSince > this.lastProgress;
+        if (this.requestingSince === null && unanswered && now - this.unansweredDamageSince > DAMAGE_ANSWER_MS) this.requestFrames();
         if (this.requestingSince === null || now - Math.max(this.requestingSince, this.lastProgress) < STALL_MS) return;
       } else if (now - this.lastProgress < STALL_MS) {
         return;
