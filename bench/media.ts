@@ -572,9 +572,10 @@ async function benchSrtpCost(): Promise<void> {
   const c = await srtpCost();
   const us = (v: number) => `${v.toFixed(1)} µs`;
   row("werift's writeRtp (what the server used before)", us(c.werift));
-  row('server forwarder, AEAD-AES-128-GCM (negotiated with Chromium and werift)', us(c.gcm));
-  row('server forwarder, AES-128-CM-HMAC-SHA1-80', us(c.cm));
-  row('floor: GCM sealing + dgram.send of the same packet, no WebRTC', us(c.floor));
+  row('server forwarder, native sender, AEAD-AES-128-GCM (negotiated with Chromium and werift)', us(c.gcm));
+  row('server forwarder, native sender, AES-128-CM-HMAC-SHA1-80', us(c.cm));
+  row('server forwarder in JavaScript (no addon built), AEAD-AES-128-GCM', us(c.gcmJs));
+  row('JavaScript floor: createCipheriv GCM + dgram.send of the same packet, no WebRTC', us(c.floor));
 }
 
 async function main(): Promise<void> {

@@ -2,9 +2,11 @@
  * The sending half of fan-out, alone: CPU of this process per RTP packet sent to one werift
  * receiver (in a child process, so its CPU is not ours), for
  * - werift's own path (`MediaStreamTrack.writeRtp`), what the server used before;
- * - the server's SRTP forwarder with AEAD-AES-128-GCM and with AES-128-CM-HMAC-SHA1-80;
- * - the floor: the same GCM sealing and `dgram.send` of a packet of the same size to a plain
- *   UDP socket, no WebRTC at all.
+ * - the server's SRTP forwarder with server/native's sender, AEAD-AES-128-GCM and
+ *   AES-128-CM-HMAC-SHA1-80 (its sender thread's CPU included);
+ * - the same forwarder in JavaScript (what runs when the addon is not built), GCM;
+ * - the JavaScript floor: the same GCM sealing and `dgram.send` of a packet of the same size to
+ *   a plain UDP socket, no WebRTC at all.
  * Packets go out 10 per millisecond: frame bursts, as the server sends them.
  *
  * Run as a child of bench/media.ts (`node --import tsx bench/srtp-cost.ts`) or alone; it
@@ -27,6 +29,7 @@ export interface SrtpCost {
   werift: number;
   gcm: number;
   cm: number;
+  gcmJs: number;
   floor: number;
 }
 
@@ -117,7 +120,11 @@ async function main(): Promise<void> {
     const c = await connect([1]);
     const cmFwd = new SrtpForwarder(c.sender, { playoutDelayId: () => null });
     const cm = await measure((pkt) => cmFwd.send(pkt));
-    if (gcmFwd.stats.fallback || cmFwd.stats.fallback) throw new Error('the forwarder fell back to werift');
+    const d = await connect([7]);
+    const jsFwd = new SrtpForwarder(d.sender, { playoutDelayId: () => null, engine: 'js' });
+    const gcmJs = await measure((pkt) => jsFwd.send(pkt));
+    if (gcmFwd.stats.fallback || cmFwd.stats.fallback || jsFwd.stats.fallback) throw new Error('the forwarder fell back to werift');
+    if (gcmFwd.engine !== 'native') throw new Error('server/native\'s SRTP sender is not built (scripts/build-native.sh)');
 
     const { port } = await ask<{ port: number }>({ udp: true });
     const socket = dgram.createSocket('udp4');
@@ -136,7 +143,7 @@ async function main(): Promise<void> {
       socket.send(out, port, '127.0.0.1');
     });
     socket.close();
-    const result: SrtpCost = { werift, gcm, cm, floor };
+    const result: SrtpCost = { werift, gcm, cm, gcmJs, floor };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await Promise.all(peers.map((pc) => pc.close()));
