@@ -496,7 +496,7 @@ static void flush_pending(sender_t *s) {
 
 /*
  * send(handle, source, playoutDelayId) -> bytes queued for flush() (> 0), 0 without a socket
- * (built and kept; `packet()` gives a copy to send another way), -1 for a packet that is not
+ * or peer address (built and kept; `packet()` gives a copy to send another way), -1 for a packet that is not
  * RTP, -2 when not configured. A full queue is flushed first. Fills info with the output
  * sequence, timestamp, marker, payload length and packet length.
  */
@@ -510,7 +510,7 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   size_t src_len;
   if (!s || !get_buffer(env, argv[1], &src, &src_len) || napi_get_value_int32(env, argv[2], &delay_id) != napi_ok)
     return throw_error(env, "send(handle, source, playoutDelayId)");
-  if (!s->profile || !s->peer_len) return make_int(env, -2);
+  if (!s->profile) return make_int(env, -2);
 
   /* The source header (RFC 3550 §5.1): CSRCs and an extension are skipped, padding dropped. */
   if (src_len < 12 || (src[0] >> 6) != 2) return make_int(env, -1);
@@ -578,7 +578,8 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   int tag = protect(s, out, hdr, (int)payload, seq);
   slot->seq = tag < 0 ? -1 : seq;
   if (tag >= 0) slot->len = (uint32_t)(hdr + payload + (size_t)tag);
-  int queue = tag >= 0 && s->fd >= 0;
+  /* Without a socket or an IP address to send to, the caller sends a copy its own way. */
+  int queue = tag >= 0 && s->fd >= 0 && s->peer_len;
   pthread_mutex_unlock(&s->mu);
   if (tag < 0) return throw_error(env, "SRTP protection failed");
 

@@ -89,7 +89,10 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     a.close(h);
   });
 
-  test('refuses what it cannot protect, and input that is not RTP', () => {
+  test('refuses what it cannot protect, and input that is not RTP', async () => {
+    const tx = dgram.createSocket('udp4');
+    tx.bind(0, '127.0.0.1');
+    await once(tx, 'listening');
     const info = new Uint32Array(INFO.size);
     const h = a.create(0, 0, info);
     assert.equal(a.send(h, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'not configured');
@@ -97,9 +100,13 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     assert.equal(a.configure(h, 1, KEY, SALT14, null, SSRC, 96), false, 'AES-CM without an auth key');
     assert.equal(a.configure(h, 7, KEY.subarray(0, 8), SALT14, null, SSRC, 96), false, 'short key');
     assert.equal(a.configure(h, 7, KEY, SALT14, null, SSRC, 96), true);
+    assert.equal(a.setSocket(h, socketFd(tx)), true);
     assert.equal(a.setPeer(h, 'example.com', 9), false);
-    assert.equal(a.send(h, source(1, 1, false, Buffer.alloc(4)), 0), -2, 'no peer');
+    assert.equal(a.send(h, source(1, 1, false, Buffer.alloc(4)), 0), 0, 'no peer address: built, sent by the caller');
     a.setPeer(h, '127.0.0.1', 9);
+    assert.equal(a.send(h, source(2, 1, false, Buffer.alloc(4)), 0), 12 + 4 + 16, 'queued');
+    a.flush(h);
+    tx.close();
     for (const bad of [Buffer.alloc(0), Buffer.alloc(11, 0x80), Buffer.from([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x8f, ...Array(15).fill(0)]), Buffer.from([0xa0, 96, ...Array(10).fill(0)])])
       assert.equal(a.send(h, bad, 0), -1, bad.toString('hex'));
     assert.throws(() => a.send(h, 'not a buffer' as unknown as Buffer, 0), /send\(handle/);
