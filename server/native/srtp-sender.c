@@ -423,6 +423,14 @@ static struct {
 
 static atomic_int threaded = 1;
 
+static void run_job(job_t *job) {
+  pthread_mutex_lock(&job->s->mu);
+  if (!job->s->closed) send_slots(job->s, job->slots, job->seqs, job->count);
+  pthread_mutex_unlock(&job->s->mu);
+  unref(job->s);
+  free(job);
+}
+
 static void *worker_main(void *arg) {
   (void)arg;
   pthread_mutex_lock(&worker.mu);
@@ -434,11 +442,7 @@ static void *worker_main(void *arg) {
     while (jobs) {
       job_t *job = jobs;
       jobs = job->next;
-      pthread_mutex_lock(&job->s->mu);
-      if (!job->s->closed) send_slots(job->s, job->slots, job->seqs, job->count);
-      pthread_mutex_unlock(&job->s->mu);
-      unref(job->s);
-      free(job);
+      run_job(job);
     }
     pthread_mutex_lock(&worker.mu);
   }
@@ -461,37 +465,54 @@ static int worker_start(void) {
   return 1;
 }
 
-/* Sends what is pending: on the sender thread when threaded, else here. */
-static void flush_pending(sender_t *s) {
-  if (s->npending == 0) return;
-  int n = s->npending;
-  s->npending = 0;
-  if (atomic_load(&threaded)) {
-    job_t *job = malloc(sizeof(job_t));
-    if (job) {
-      job->next = NULL;
-      job->s = s;
-      job->count = n;
-      memcpy(job->slots, s->pending, sizeof(uint16_t) * (size_t)n);
-      memcpy(job->seqs, s->pending_seq, sizeof(int32_t) * (size_t)n);
-      atomic_fetch_add(&s->refs, 1);
-      pthread_mutex_lock(&worker.mu);
-      if (worker_start()) {
-        if (worker.tail) worker.tail->next = job;
-        else worker.head = job;
-        worker.tail = job;
-        pthread_cond_signal(&worker.cv);
-        pthread_mutex_unlock(&worker.mu);
-        return;
-      }
-      pthread_mutex_unlock(&worker.mu);
-      atomic_fetch_sub(&s->refs, 1);
-      free(job);
-    }
+/* The sender's pending packets as a job (holding a reference), or NULL when none. */
+static job_t *take_job(sender_t *s) {
+  if (s->npending == 0) return NULL;
+  job_t *job = malloc(sizeof(job_t));
+  if (!job) {
+    /* Sent here and now rather than lost. */
+    pthread_mutex_lock(&s->mu);
+    send_slots(s, s->pending, s->pending_seq, s->npending);
+    pthread_mutex_unlock(&s->mu);
+    s->npending = 0;
+    return NULL;
   }
-  pthread_mutex_lock(&s->mu);
-  send_slots(s, s->pending, s->pending_seq, n);
-  pthread_mutex_unlock(&s->mu);
+  job->next = NULL;
+  job->s = s;
+  job->count = s->npending;
+  memcpy(job->slots, s->pending, sizeof(uint16_t) * (size_t)s->npending);
+  memcpy(job->seqs, s->pending_seq, sizeof(int32_t) * (size_t)s->npending);
+  atomic_fetch_add(&s->refs, 1);
+  s->npending = 0;
+  return job;
+}
+
+/* Runs a chain of jobs: on the sender thread when threaded (one lock and one wake-up for the
+ * whole chain), else here. */
+static void dispatch(job_t *first, job_t *last) {
+  if (!first) return;
+  if (atomic_load(&threaded)) {
+    pthread_mutex_lock(&worker.mu);
+    if (worker_start()) {
+      if (worker.tail) worker.tail->next = first;
+      else worker.head = first;
+      worker.tail = last;
+      pthread_cond_signal(&worker.cv);
+      pthread_mutex_unlock(&worker.mu);
+      return;
+    }
+    pthread_mutex_unlock(&worker.mu);
+  }
+  while (first) {
+    job_t *job = first;
+    first = job->next;
+    run_job(job);
+  }
+}
+
+static void flush_pending(sender_t *s) {
+  job_t *job = take_job(s);
+  dispatch(job, job);
 }
 
 /*
@@ -605,6 +626,40 @@ static napi_value flush(napi_env env, napi_callback_info cb) {
   return make_int(env, (int32_t)atomic_load(&s->dropped));
 }
 
+/* flushAll(handles[]): flush() of each, handed to the sender thread as one batch. */
+static napi_value flush_all(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  bool is_array;
+  uint32_t length;
+  if (argc != 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &length) != napi_ok)
+    return throw_error(env, "flushAll(handles)");
+  job_t *first = NULL, *last = NULL;
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok) continue;
+    sender_t *s = unwrap(env, item);
+    job_t *job = s ? take_job(s) : NULL;
+    if (!job) continue;
+    if (last) last->next = job;
+    else first = job;
+    last = job;
+  }
+  dispatch(first, last);
+  return NULL;
+}
+
+/* dropped(handle) -> packets refused by the socket so far (its buffer full). */
+static napi_value dropped(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return throw_error(env, "dropped(handle)");
+  return make_int(env, (int32_t)atomic_load(&s->dropped));
+}
+
 /* setSocket(handle, fd | -1) -> boolean: sends from now on go out on a dup of fd (none: -1). */
 static napi_value set_socket(napi_env env, napi_callback_info cb) {
   size_t argc = 2;
@@ -694,6 +749,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setPeer", NULL, set_peer, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
       {"flush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},
+      {"flushAll", NULL, flush_all, NULL, NULL, NULL, napi_default, NULL},
+      {"dropped", NULL, dropped, NULL, NULL, NULL, napi_default, NULL},
       {"setSocket", NULL, set_socket, NULL, NULL, NULL, napi_default, NULL},
       {"threaded", NULL, set_threaded, NULL, NULL, NULL, napi_default, NULL},
       {"resend", NULL, resend, NULL, NULL, NULL, napi_default, NULL},

@@ -37,6 +37,10 @@ export interface NativeSrtpAddon {
    * how many packets the socket has refused so far.
    */
   flush(h: NativeSenderHandle): number;
+  /** flush() of each, handed to the sender thread as one batch. */
+  flushAll(handles: NativeSenderHandle[]): void;
+  /** How many packets the socket has refused so far. */
+  dropped(h: NativeSenderHandle): number;
   /** Bytes sent; 0 = not sent (no socket: send `packet()` another way); -1 = no longer held. */
   resend(h: NativeSenderHandle, seq: number): number;
   packet(h: NativeSenderHandle, seq: number): Buffer | null;

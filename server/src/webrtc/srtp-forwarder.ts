@@ -114,8 +114,14 @@ const queued = new Set<SrtpForwarder>();
 let flushScheduled = false;
 function flushQueued(): void {
   flushScheduled = false;
-  for (const fwd of queued) fwd.flush();
+  const handles: NativeSenderHandle[] = [];
+  for (const fwd of queued) {
+    const handle = fwd.queuedHandle();
+    if (handle) handles.push(handle);
+  }
   queued.clear();
+  // One call and one hand-over to the sender thread for every viewer's frame.
+  if (handles.length) nativeSrtp()?.flushAll(handles);
 }
 
 /** The native sender of one forwarder, and what it was last told. */
@@ -158,7 +164,7 @@ export class SrtpForwarder {
   private closed = false;
   private readonly history: Array<Buffer | undefined> = new Array(HISTORY);
   private readonly sent: Sent = { ts: 0, marker: false, payloadLength: 0 };
-  readonly stats: SrtpForwarderStats = { fast: 0, fallback: 0, retransmitted: 0, dropped: 0 };
+  private readonly counts = { fast: 0, fallback: 0, retransmitted: 0 };
 
   constructor(
     private readonly sender: RTCRtpSender,
@@ -173,6 +179,11 @@ export class SrtpForwarder {
       const handle = addon.create((this.lastSeq + 1) & 0xffff, this.lastTs, info);
       this.native = { addon, handle, info, keysFrom: null, ssrc: -1, payloadType: -1, pair: null, socket: undefined };
     }
+  }
+
+  get stats(): SrtpForwarderStats {
+    const n = this.native;
+    return { ...this.counts, dropped: n && !this.closed ? n.addon.dropped(n.handle) : 0 };
   }
 
   /** Which implementation protects and sends: the native addon or JavaScript. */
@@ -200,7 +211,7 @@ export class SrtpForwarder {
     const playoutDelayId = delayId !== null && delayId >= 1 && delayId <= 14 ? delayId : null;
     const sent = this.native ? this.sendNative(this.native, src, keys, codec.payloadType, playoutDelayId) : this.sendJs(src, keys, codec.payloadType, playoutDelayId);
     if (!sent) return;
-    this.stats.fast++;
+    this.counts.fast++;
     int.packetCount = (int.packetCount + 1) >>> 0;
     int.octetCount = (int.octetCount + sent.payloadLength) >>> 0;
     if (sent.marker || !this.started) {
@@ -229,14 +240,13 @@ export class SrtpForwarder {
         if (!pkt || pkt.readUInt16BE(2) !== seq) continue;
         this.write(pkt);
       }
-      this.stats.retransmitted++;
+      this.counts.retransmitted++;
     }
   }
 
-  /** Sends what the native sender queued (called once per event-loop turn). */
-  flush(): void {
-    if (!this.native || this.closed) return;
-    this.stats.dropped = this.native.addon.flush(this.native.handle);
+  /** The native sender, for the flush of what it queued this event-loop turn. */
+  queuedHandle(): NativeSenderHandle | null {
+    return this.native && !this.closed ? this.native.handle : null;
   }
 
   /** Frees the native sender's keys and history; idempotent. */
@@ -374,7 +384,7 @@ export class SrtpForwarder {
   }
 
   private fallback(src: Buffer): void {
-    this.stats.fallback++;
+    this.counts.fallback++;
     void this.sender.sendRtp(Buffer.from(src)).catch(() => undefined);
   }
 

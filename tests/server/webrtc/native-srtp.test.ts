@@ -115,6 +115,34 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     a.close(h);
   });
 
+  test('flushAll hands several senders\' queues over at once; closed senders and junk are skipped', async () => {
+    const rx = dgram.createSocket('udp4');
+    const tx = dgram.createSocket('udp4');
+    rx.bind(0, '127.0.0.1');
+    tx.bind(0, '127.0.0.1');
+    await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
+    const got: Buffer[] = [];
+    rx.on('message', (msg) => got.push(msg));
+    const senders = [0, 1, 2].map(() => {
+      const h = a.create(1000, 0, new Uint32Array(INFO.size));
+      a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
+      a.setPeer(h, '127.0.0.1', rx.address().port);
+      a.setSocket(h, socketFd(tx));
+      for (let i = 0; i < 5; i++) a.send(h, source(i, 1, i === 4, Buffer.alloc(800, i)), 0);
+      return h;
+    });
+    a.close(senders[2]!);
+    a.flushAll([senders[0]!, senders[1]!, senders[2]!, {} as never]);
+    const deadline = Date.now() + 5000;
+    while (got.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got.length, 10, 'five packets from each open sender, none from the closed one');
+    assert.equal(a.dropped(senders[0]!), 0);
+    senders.forEach((h) => a.close(h));
+    tx.close();
+    rx.close();
+  });
+
   for (const threaded of [true, false]) {
     test(`queues packets and flushes them (${threaded ? 'sender thread' : 'in the caller'}) to the socket it is given, one datagram each, in order; resends from its history`, async () => {
       a.threaded(threaded);
