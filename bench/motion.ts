@@ -26,7 +26,7 @@ import { ChromiumViewer, type BrowserVideoStats, type FlipSample } from './chrom
 import { CountingViewer } from './counting-viewer.js';
 import { FlipWindow, withTimeout } from './flip-window.js';
 import { MotionWindow } from './motion-window.js';
-import { cmdline, CpuWindow, readProc } from './proc.js';
+import { alive, cmdline, CpuWindow, readProc } from './proc.js';
 import { startServer, type ServerProcess } from './server-process.js';
 
 export interface Report {
@@ -227,7 +227,7 @@ async function cpuWindow(server: ServerProcess, motion: MotionWindow | null, vie
  * gst-launch descriptions run bare, alone on the machine: % of one core for them and for the
  * X server (which copies the screen out for every capture), frames/s per encoder.
  */
-async function bareRun(display: string, capture: string | undefined, encoders: string[], ms: number): Promise<{ cpu: number; xserver: number; fps: number[] }> {
+async function bareRun(display: string, capture: string | undefined, encoders: string[], ms: number): Promise<{ cpu: number; xserver: number; fps: number[]; exited: number }> {
   const bare = await startBare(display, capture, encoders);
   const xPid = lockPid(display);
   try {
@@ -238,7 +238,8 @@ async function bareRun(display: string, capture: string | undefined, encoders: s
     await sleep(ms);
     const usage = cpu.finish();
     const seconds = (performance.now() - t0) / 1000;
-    return { cpu: usage.bare ?? NaN, xserver: usage.xserver ?? NaN, fps: bare.frames.map((n, i) => (n - f0[i]!) / seconds) };
+    const exited = bare.pids.filter((pid) => !alive(pid)).length;
+    return { cpu: usage.bare ?? NaN, xserver: usage.xserver ?? NaN, fps: bare.frames.map((n, i) => (n - f0[i]!) / seconds), exited };
   } finally {
     await bare.stop();
   }
@@ -421,6 +422,10 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
     rep.row('viewer joining an idle capture: answer -> first video packet', ms(idle.join), '<= 300 ms', idle.join <= 300);
     const stalls = server.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('screen capture stalled')).length;
     rep.row('screen capture stalls noticed and restarted so far (server log)', String(stalls), '0', stalls === 0);
+    const exits = server.logs.filter((l) => l.msg === 'process exited' && l.process === 'gst-video-screen');
+    rep.row('screen capture process exits so far (server log)', String(exits.length), '0', exits.length === 0);
+    const why = exits.at(-1)?.stderr;
+    if (typeof why === 'string' && why.trim()) rep.footer.push(`last screen capture exit, ${size}: ${why.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`);
 
     // Bare: the very processes the server ran, on the same moving screen, nothing else.
     const pipelines = serverPipelines(server);
@@ -434,7 +439,8 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
       // A 1-viewer window without frames measured nothing to compare.
       const ratio = one.framesPerS[0]! >= FPS / 2 ? stack / bare.cpu : NaN;
       const what = pipelines.capture ? 'capture + encoder' : 'encoder';
-      rep.row(`bare ${what} (same command lines, gst-launch alone), moving`, `${pct(bare.cpu)} at ${bare.fps[0]!.toFixed(1)} fps`);
+      const gone = bare.exited ? ` (${bare.exited} of its processes exited)` : '';
+      rep.row(`bare ${what} (same command lines, gst-launch alone), moving`, `${pct(bare.cpu)} at ${bare.fps[0]!.toFixed(1)} fps${gone}`);
       rep.row(`stack (server + ${what}, 1 viewer) / bare`, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', '<= 1.15', ratio <= 1.15);
       if (pipelines.capture) rep.footer.push(`motion ${size} capture: gst-launch-1.0 ${pipelines.capture}`);
       rep.footer.push(`motion ${size} encoder: gst-launch-1.0 ${pipelines.encoder}`);

@@ -95,9 +95,22 @@ static void release_x(GstNekoDamageSrc *self) {
   self->dpy = NULL;
 }
 
+/*
+ * Xlib's default handler exits the process on any X error. An error here (a request racing a
+ * screen mode change, say) is reported on stderr instead; a grab that fails still ends the
+ * stream with an element error, and the server restarts the capture.
+ */
+static int report_x_error(Display *dpy, XErrorEvent *ev) {
+  char text[128];
+  XGetErrorText(dpy, ev->error_code, text, sizeof text);
+  g_printerr("nekodamagesrc: X error %s (request %d.%d, resource 0x%lx)\n", text, ev->request_code, ev->minor_code, ev->resourceid);
+  return 0;
+}
+
 static gboolean gst_neko_damage_src_start(GstBaseSrc *bsrc) {
   GstNekoDamageSrc *self = GST_NEKO_DAMAGE_SRC(bsrc);
   int err_base, xi_event, xi_error, major = 2, minor = 2;
+  XSetErrorHandler(report_x_error);
   self->dpy = XOpenDisplay(self->display_name);
   if (!self->dpy) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("cannot open display %s", self->display_name ? self->display_name : "(DISPLAY)"), (NULL));
