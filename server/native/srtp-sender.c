@@ -160,6 +160,13 @@ static sender_t *unwrap(napi_env env, napi_value v) {
   return s->closed ? NULL : s;
 }
 
+/* Exactly `n` arguments into argv, the first a live sender (else NULL). */
+static sender_t *sender_args(napi_env env, napi_callback_info cb, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, cb, &argc, argv, NULL, NULL) != napi_ok || argc != n) return NULL;
+  return unwrap(env, argv[0]);
+}
+
 static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   bool is;
   if (napi_is_buffer(env, v, &is) != napi_ok || !is) return 0;
@@ -208,10 +215,8 @@ static napi_value create(napi_env env, napi_callback_info cb) {
 
 /* configure(handle, profile, key, salt, authKey | null, ssrc, payloadType) -> boolean */
 static napi_value configure(napi_env env, napi_callback_info cb) {
-  size_t argc = 7;
   napi_value argv[7];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 7 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 7, argv);
   uint32_t profile, ssrc, pt;
   uint8_t *key, *salt, *auth = NULL;
   size_t key_len, salt_len, auth_len = 0;
@@ -253,10 +258,8 @@ fail:
 
 /* setPeer(handle, address, port) -> boolean (false: not an IP address) */
 static napi_value set_peer(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 3, argv);
   char host[64];
   size_t host_len;
   uint32_t port;
@@ -522,10 +525,8 @@ static void flush_pending(sender_t *s) {
  * sequence, timestamp, marker, payload length and packet length.
  */
 static napi_value send_packet(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 3, argv);
   int32_t delay_id;
   uint8_t *src;
   size_t src_len;
@@ -617,10 +618,8 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
 
 /* flush(handle) -> packets refused by the socket so far (its buffer full). */
 static napi_value flush(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 1, argv);
   if (!s) return throw_error(env, "flush(handle)");
   flush_pending(s);
   return make_int(env, (int32_t)atomic_load(&s->dropped));
@@ -652,20 +651,16 @@ static napi_value flush_all(napi_env env, napi_callback_info cb) {
 
 /* dropped(handle) -> packets refused by the socket so far (its buffer full). */
 static napi_value dropped(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 1, argv);
   if (!s) return throw_error(env, "dropped(handle)");
   return make_int(env, (int32_t)atomic_load(&s->dropped));
 }
 
 /* setSocket(handle, fd | -1) -> boolean: sends from now on go out on a dup of fd (none: -1). */
 static napi_value set_socket(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 2, argv);
   int32_t fd;
   if (!s || napi_get_value_int32(env, argv[1], &fd) != napi_ok) return throw_error(env, "setSocket(handle, fd)");
   /* Packets queued for the old socket go with it (the pair they were meant for is gone). */
@@ -692,10 +687,8 @@ static napi_value set_threaded(napi_env env, napi_callback_info cb) {
 
 /* resend(handle, seq) -> bytes sent, 0 when not sent now (no socket), -1 when no longer held. */
 static napi_value resend(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 2, argv);
   uint32_t seq;
   if (!s || !get_u32(env, argv[1], &seq)) return throw_error(env, "resend(handle, seq)");
   pthread_mutex_lock(&s->mu);
@@ -708,10 +701,8 @@ static napi_value resend(napi_env env, napi_callback_info cb) {
 
 /* packet(handle, seq) -> a copy of the protected packet, or null. */
 static napi_value packet(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 2, argv);
   uint32_t seq;
   if (!s || !get_u32(env, argv[1], &seq)) return throw_error(env, "packet(handle, seq)");
   pthread_mutex_lock(&s->mu);
@@ -724,20 +715,16 @@ static napi_value packet(napi_env env, napi_callback_info cb) {
 
 /* rebase(handle): the next packet continues the output sequence and timestamp. */
 static napi_value rebase(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 1, argv);
   if (s) s->rebase_pending = 1;
   return NULL;
 }
 
 /* close(handle): frees the keys and the history now rather than at garbage collection. */
 static napi_value close_sender(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  sender_t *s = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  sender_t *s = sender_args(env, cb, 1, argv);
   if (s) release(env, s);
   return NULL;
 }
