@@ -76,6 +76,10 @@ typedef struct {
   EVP_CIPHER_CTX *cipher;
   EVP_MAC_CTX *mac;
   uint8_t salt[14];
+  /* SRTCP keys (configureRtcp), same profile; rtcp_cipher NULL until configured. */
+  EVP_CIPHER_CTX *rtcp_cipher;
+  EVP_MAC_CTX *rtcp_mac;
+  uint8_t rtcp_salt[14];
   uint32_t ssrc;
   uint8_t payload_type;
   /* Output = source + offset (mod 2^16 / 2^32), fixed per source run. */
@@ -115,12 +119,20 @@ static napi_value make_int(napi_env env, int32_t v) {
   return out;
 }
 
+static void free_rtcp_crypto(sender_t *s) {
+  if (s->rtcp_cipher) EVP_CIPHER_CTX_free(s->rtcp_cipher);
+  if (s->rtcp_mac) EVP_MAC_CTX_free(s->rtcp_mac);
+  s->rtcp_cipher = NULL;
+  s->rtcp_mac = NULL;
+}
+
 static void free_crypto(sender_t *s) {
   if (s->cipher) EVP_CIPHER_CTX_free(s->cipher);
   if (s->mac) EVP_MAC_CTX_free(s->mac);
   s->cipher = NULL;
   s->mac = NULL;
   s->profile = 0;
+  free_rtcp_crypto(s);
 }
 
 static void unref(sender_t *s) {
@@ -213,47 +225,84 @@ static napi_value create(napi_env env, napi_callback_info cb) {
   return handle;
 }
 
+/* An AES key schedule (GCM or CTR by profile) and, for AES-CM, the HMAC-SHA1 key; 0 if
+ * OpenSSL refuses them. */
+static int make_keys(int profile, const uint8_t *key, const uint8_t *auth, size_t auth_len, EVP_CIPHER_CTX **cipher, EVP_MAC_CTX **mac) {
+  *cipher = EVP_CIPHER_CTX_new();
+  if (!*cipher || EVP_EncryptInit_ex(*cipher, profile == PROFILE_GCM ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), NULL, key, NULL) != 1) return 0;
+  if (profile == PROFILE_GCM) return 1;
+  EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  if (!hmac) return 0;
+  *mac = EVP_MAC_CTX_new(hmac);
+  EVP_MAC_free(hmac);
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA1", 0), OSSL_PARAM_construct_end()};
+  return *mac && EVP_MAC_init(*mac, auth, auth_len, params) == 1;
+}
+
+/* Whether key, salt and auth key fit the profile (GCM: 16-byte key, 12-byte salt; AES-CM:
+ * 16-byte key, 14-byte salt, an HMAC key). */
+static int keys_fit(uint32_t profile, size_t key_len, size_t salt_len, const uint8_t *auth, size_t auth_len) {
+  if (profile == PROFILE_GCM) return key_len == 16 && salt_len >= 12;
+  return profile == PROFILE_CM_SHA1_80 && key_len == 16 && salt_len == 14 && auth && auth_len > 0;
+}
+
+/* The key arguments at argv[first..first+2]: key, salt, authKey | null. */
+static int key_args(napi_env env, napi_value *argv, uint8_t **key, size_t *key_len, uint8_t **salt, size_t *salt_len, uint8_t **auth, size_t *auth_len) {
+  napi_valuetype auth_type;
+  *auth = NULL;
+  *auth_len = 0;
+  if (!get_buffer(env, argv[0], key, key_len) || !get_buffer(env, argv[1], salt, salt_len) || napi_typeof(env, argv[2], &auth_type) != napi_ok) return 0;
+  return auth_type == napi_null || get_buffer(env, argv[2], auth, auth_len);
+}
+
 /* configure(handle, profile, key, salt, authKey | null, ssrc, payloadType) -> boolean */
 static napi_value configure(napi_env env, napi_callback_info cb) {
-  napi_value argv[7];
+  napi_value argv[7], result;
   sender_t *s = sender_args(env, cb, 7, argv);
   uint32_t profile, ssrc, pt;
-  uint8_t *key, *salt, *auth = NULL;
-  size_t key_len, salt_len, auth_len = 0;
-  if (!s || !get_u32(env, argv[1], &profile) || !get_buffer(env, argv[2], &key, &key_len) ||
-      !get_buffer(env, argv[3], &salt, &salt_len) || !get_u32(env, argv[5], &ssrc) || !get_u32(env, argv[6], &pt))
+  uint8_t *key, *salt, *auth;
+  size_t key_len, salt_len, auth_len;
+  if (!s || !get_u32(env, argv[1], &profile) || !key_args(env, argv + 2, &key, &key_len, &salt, &salt_len, &auth, &auth_len) ||
+      !get_u32(env, argv[5], &ssrc) || !get_u32(env, argv[6], &pt))
     return throw_error(env, "configure(handle, profile, key, salt, authKey, ssrc, payloadType)");
-  napi_valuetype auth_type;
-  CHECK(napi_typeof(env, argv[4], &auth_type));
-  if (auth_type != napi_null && !get_buffer(env, argv[4], &auth, &auth_len)) return throw_error(env, "authKey must be a Buffer or null");
   free_crypto(s);
-  napi_value result;
-  if (profile == PROFILE_GCM && key_len == 16 && salt_len >= 12) {
-    s->cipher = EVP_CIPHER_CTX_new();
-    if (!s->cipher || EVP_EncryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL) != 1) goto fail;
-    memcpy(s->salt, salt, 12);
-  } else if (profile == PROFILE_CM_SHA1_80 && key_len == 16 && salt_len == 14 && auth && auth_len > 0) {
-    s->cipher = EVP_CIPHER_CTX_new();
-    if (!s->cipher || EVP_EncryptInit_ex(s->cipher, EVP_aes_128_ctr(), NULL, key, NULL) != 1) goto fail;
-    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!hmac) goto fail;
-    s->mac = EVP_MAC_CTX_new(hmac);
-    EVP_MAC_free(hmac);
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA1", 0), OSSL_PARAM_construct_end()};
-    if (!s->mac || EVP_MAC_init(s->mac, auth, auth_len, params) != 1) goto fail;
-    memcpy(s->salt, salt, 14);
-  } else {
+  if (!keys_fit(profile, key_len, salt_len, auth, auth_len)) {
     napi_get_boolean(env, false, &result);
     return result;
   }
+  if (!make_keys((int)profile, key, auth, auth_len, &s->cipher, &s->mac)) {
+    free_crypto(s);
+    return throw_error(env, "OpenSSL refused the SRTP key");
+  }
+  memcpy(s->salt, salt, profile == PROFILE_GCM ? 12 : 14);
   s->profile = (int)profile;
   s->ssrc = ssrc;
   s->payload_type = (uint8_t)(pt & 0x7f);
   napi_get_boolean(env, true, &result);
   return result;
-fail:
-  free_crypto(s);
-  return throw_error(env, "OpenSSL refused the SRTP key");
+}
+
+/* configureRtcp(handle, key, salt, authKey | null) -> boolean: the SRTCP session keys, for
+ * the profile configure() set (false: none set, or keys that do not fit it). */
+static napi_value configure_rtcp(napi_env env, napi_callback_info cb) {
+  napi_value argv[4], result;
+  sender_t *s = sender_args(env, cb, 4, argv);
+  uint8_t *key, *salt, *auth;
+  size_t key_len, salt_len, auth_len;
+  if (!s || !key_args(env, argv + 1, &key, &key_len, &salt, &salt_len, &auth, &auth_len))
+    return throw_error(env, "configureRtcp(handle, key, salt, authKey)");
+  free_rtcp_crypto(s);
+  if (!s->profile || !keys_fit((uint32_t)s->profile, key_len, salt_len, auth, auth_len)) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  if (!make_keys(s->profile, key, auth, auth_len, &s->rtcp_cipher, &s->rtcp_mac)) {
+    free_rtcp_crypto(s);
+    return throw_error(env, "OpenSSL refused the SRTCP key");
+  }
+  memcpy(s->rtcp_salt, salt, s->profile == PROFILE_GCM ? 12 : 14);
+  napi_get_boolean(env, true, &result);
+  return result;
 }
 
 /* setPeer(handle, address, port) -> boolean (false: not an IP address) */
@@ -699,6 +748,71 @@ static napi_value resend(napi_env env, napi_callback_info cb) {
   return make_int(env, result);
 }
 
+/* Protects a compound RTCP packet (len ≥ 8) as SRTCP with `index` into out (room for len +
+ * 20); returns the protected length, or -1. */
+static int protect_rtcp(sender_t *s, const uint8_t *rtcp, int len, uint32_t index, uint8_t *out) {
+  int n;
+  uint8_t e_index[4];
+  /* E flag: the packet is encrypted (RFC 3711 §3.4). */
+  put32(e_index, index | 0x80000000u);
+  memcpy(out, rtcp, 8);
+  if (s->profile == PROFILE_GCM) {
+    /* RFC 7714 §9.1: (0x0000 ‖ SSRC ‖ 0x0000 ‖ 0 ‖ SRTCP index) XOR salt; the AAD is the
+     * first 8 octets and E ‖ index, which trails the tag (§9.2). */
+    uint8_t iv[12] = {0};
+    memcpy(iv + 2, rtcp + 4, 4);
+    put32(iv + 8, index);
+    for (int i = 0; i < 12; i++) iv[i] ^= s->rtcp_salt[i];
+    if (EVP_EncryptInit_ex(s->rtcp_cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->rtcp_cipher, NULL, &n, rtcp, 8) != 1 ||
+        EVP_EncryptUpdate(s->rtcp_cipher, NULL, &n, e_index, 4) != 1 || EVP_EncryptUpdate(s->rtcp_cipher, out + 8, &n, rtcp + 8, len - 8) != 1 ||
+        EVP_EncryptFinal_ex(s->rtcp_cipher, out + len, &n) != 1 || EVP_CIPHER_CTX_ctrl(s->rtcp_cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + len) != 1)
+      return -1;
+    memcpy(out + len + GCM_TAG, e_index, 4);
+    return len + GCM_TAG + 4;
+  }
+  /* RFC 3711 §4.1.1 with the SRTCP index in place of the packet index; the tag covers the
+   * packet and E ‖ index (§3.4). */
+  uint8_t iv[16] = {0}, mac[EVP_MAX_MD_SIZE];
+  size_t mac_len;
+  memcpy(iv + 4, rtcp + 4, 4);
+  put32(iv + 10, index);
+  for (int i = 0; i < 14; i++) iv[i] ^= s->rtcp_salt[i];
+  memcpy(out + len, e_index, 4);
+  if (EVP_EncryptInit_ex(s->rtcp_cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->rtcp_cipher, out + 8, &n, rtcp + 8, len - 8) != 1 ||
+      EVP_MAC_init(s->rtcp_mac, NULL, 0, NULL) != 1 || EVP_MAC_update(s->rtcp_mac, out, (size_t)len + 4) != 1 ||
+      EVP_MAC_final(s->rtcp_mac, mac, &mac_len, sizeof mac) != 1 || mac_len < HMAC_TAG)
+    return -1;
+  memcpy(out + len + 4, mac, HMAC_TAG);
+  return len + 4 + HMAC_TAG;
+}
+
+#define MAX_RTCP 1200
+
+/*
+ * sendRtcp(handle, rtcp, index) -> bytes of the SRTCP packet (protected with `index`, 31 bits)
+ * sent now, or 0 when it was not: no socket or peer address, or the socket buffer full. The
+ * caller then protects and sends it its own way. Throws without SRTCP keys or for input
+ * that is not a compound RTCP packet of at most 1200 octets.
+ */
+static napi_value send_rtcp(napi_env env, napi_callback_info cb) {
+  napi_value argv[3];
+  sender_t *s = sender_args(env, cb, 3, argv);
+  uint8_t *rtcp;
+  size_t len;
+  uint32_t index;
+  if (!s || !get_buffer(env, argv[1], &rtcp, &len) || !get_u32(env, argv[2], &index) || index > 0x7fffffffu)
+    return throw_error(env, "sendRtcp(handle, rtcp, index)");
+  if (!s->rtcp_cipher) return throw_error(env, "sendRtcp: no SRTCP keys (configureRtcp)");
+  if (len < 8 || len > MAX_RTCP || (rtcp[0] >> 6) != 2 || rtcp[1] < 192 || rtcp[1] > 223) return throw_error(env, "sendRtcp: not an RTCP packet");
+  uint8_t out[MAX_RTCP + GCM_TAG + 4];
+  int n = protect_rtcp(s, rtcp, (int)len, index, out);
+  if (n < 0) return throw_error(env, "SRTCP protection failed");
+  pthread_mutex_lock(&s->mu);
+  int sent = s->peer_len && transmit(s, out, (uint32_t)n);
+  pthread_mutex_unlock(&s->mu);
+  return make_int(env, sent ? n : 0);
+}
+
 /* packet(handle, seq) -> a copy of the protected packet, or null. */
 static napi_value packet(napi_env env, napi_callback_info cb) {
   napi_value argv[2], result;
@@ -733,6 +847,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, configure, NULL, NULL, NULL, napi_default, NULL},
+      {"configureRtcp", NULL, configure_rtcp, NULL, NULL, NULL, napi_default, NULL},
+      {"sendRtcp", NULL, send_rtcp, NULL, NULL, NULL, napi_default, NULL},
       {"setPeer", NULL, set_peer, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
       {"flush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},

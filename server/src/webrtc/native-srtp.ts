@@ -4,7 +4,7 @@
  * protects it with a key schedule made once per session and keeps it for NACKs; one call per
  * event-loop turn hands what was queued to the addon's sender thread, which writes it to the
  * viewer's UDP socket batched with UDP GSO: the kernel's share of forwarding runs on another
- * core than JavaScript. Absent when the build had no compiler or Node headers; the
+ * core than JavaScript. Sender reports leave the same way, protected as SRTCP. Absent when the build had no compiler or Node headers; the
  * forwarder then does the same work in JavaScript.
  */
 import { createRequire } from 'node:module';
@@ -23,6 +23,17 @@ export interface NativeSrtpAddon {
   create(initialSequence: number, initialTimestamp: number, info: Uint32Array): NativeSenderHandle;
   /** False for a profile or key shape it does not handle (the caller keeps using JavaScript). */
   configure(h: NativeSenderHandle, profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null, ssrc: number, payloadType: number): boolean;
+  /**
+   * The SRTCP session keys for `sendRtcp`, in the profile `configure` set (which drops them);
+   * false when none is set or the keys do not fit it.
+   */
+  configureRtcp(h: NativeSenderHandle, key: Buffer, salt: Buffer, authKey: Buffer | null): boolean;
+  /**
+   * Protects a compound RTCP packet (at most 1200 octets) as SRTCP with this 31-bit index and
+   * sends it at once: bytes sent, or 0 when it was not (no socket or peer address, the socket
+   * buffer full; protect and send it another way). Throws without SRTCP keys.
+   */
+  sendRtcp(h: NativeSenderHandle, rtcp: Buffer, index: number): number;
   /** False when `address` is not an IP address. */
   setPeer(h: NativeSenderHandle, address: string, port: number): boolean;
   /** Sends from now on go out on a dup of this socket's fd; -1: none (TCP and TURN pairs). */

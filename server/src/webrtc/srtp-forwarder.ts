@@ -18,10 +18,10 @@
  * request per send. The JavaScript path below does the same work byte for byte and is what
  * runs without the addon.
  *
- * werift stays in charge of everything else: DTLS, ICE, RTCP. The forwarder keeps the
- * sender's counters (packets, octets, last RTP/NTP timestamps) current so werift's sender
- * reports stay right, and answers NACKs from its own history (werift's history is only fed
- * by its own send path). A session with another SRTP profile goes through werift's own
+ * werift stays in charge of everything else: DTLS, ICE, incoming RTCP. The forwarder keeps
+ * the sender's counters (packets, octets, last RTP/NTP timestamps) current for getStats,
+ * sends the sender reports itself (protected natively like the media when it can), and
+ * answers NACKs from its own history (werift's history is only fed by its own send path). A session with another SRTP profile goes through werift's own
  * sender, unchanged.
  *
  * The werift internals used are listed in `WeriftSrtpInternals`; tests/server/webrtc/
@@ -33,6 +33,7 @@ import dgram from 'node:dgram';
 import type { RTCRtpSender } from 'werift';
 import { parseRtpHeader } from '../capture/rtp.js';
 import { INFO, type NativeSenderHandle, type NativeSrtpAddon, nativeSrtp, socketFd } from './native-srtp.js';
+import { buildSenderReport, compactNtp } from './sender-report.js';
 
 /** The SRTP protection profiles (RFC 5764, RFC 7714) as werift numbers them. */
 const PROFILE_AES128_CM_SHA1_80 = 1;
@@ -41,6 +42,11 @@ const GCM_TAG = 16;
 const HMAC_TAG = 10;
 /** Packets kept for retransmission on NACK (~0.5 s at 2.5 Mbit/s). */
 const HISTORY = 512;
+/** Sender reports go out every 0.5–1.5 s (RFC 3550 §6.3.5 randomization), as werift's do. */
+const REPORT_MIN_MS = 500;
+const REPORT_SPREAD_MS = 1000;
+/** The SRTCP index is 31 bits (RFC 3711 §3.4). */
+const MAX_SRTCP_INDEX = 0x7fffffff;
 /** Seconds from 1900 (NTP epoch) to 1970 (Unix epoch). */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
 
@@ -48,6 +54,15 @@ interface SrtpCipherKeys {
   srtpSessionKey: Buffer;
   srtpSessionSalt: Buffer;
   srtpSessionAuthTag?: Buffer;
+  srtcpSessionKey: Buffer;
+  srtcpSessionSalt: Buffer;
+  srtcpSessionAuthTag?: Buffer;
+}
+
+/** werift's local SRTCP context: the keys and the SRTCP index it keeps per SSRC. */
+interface SrtcpLocalContext {
+  cipher: SrtpCipherKeys;
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
 }
 
 /** The parts of werift's objects this module reads and writes. */
@@ -58,12 +73,19 @@ interface WeriftSrtpInternals {
   octetCount: number;
   ntpTimestamp: bigint;
   rtpTimestamp: number;
-  runRtcp(): Promise<void>;
+  cname?: string;
+  stopped: boolean;
+  /** werift's own sender-report loop runs (or is held off: see startReports). */
+  rtcpRunning: boolean;
+  /** What werift computes round-trip times from when receiver reports come back. */
+  lastSRtimestamp?: number;
+  lastSentSRTimestamp?: number;
   dtlsTransport: {
     state: string;
     bytesSent: number;
     packetsSent: number;
     srtp?: { localContext?: { profile: number; cipher: SrtpCipherKeys } };
+    srtcp?: { localContext?: SrtcpLocalContext; encrypt(rtcp: Buffer): Buffer };
     iceTransport: {
       connection: {
         send(data: Buffer): Promise<void>;
@@ -102,6 +124,8 @@ export interface SrtpForwarderStats {
   /** Packets handed to werift's own sender (no SRTP yet, TCP/TURN pair, other profile). */
   fallback: number;
   retransmitted: number;
+  /** Sender reports sent. */
+  reports: number;
   /** Packets the socket refused (its buffer full); NACKs repair them like any loss. */
   dropped: number;
 }
@@ -130,6 +154,9 @@ interface NativeState {
   handle: NativeSenderHandle;
   info: Uint32Array;
   keysFrom: SessionKeys | null;
+  /** The SRTCP context configureRtcp last took keys from, and whether they fit. */
+  rtcpKeysFrom: SrtcpLocalContext | null;
+  rtcpReady: boolean;
   ssrc: number;
   payloadType: number;
   pair: unknown;
@@ -162,9 +189,10 @@ export class SrtpForwarder {
   private rebasePending = true;
   private started = false;
   private closed = false;
+  private reportTimer: NodeJS.Timeout | null = null;
   private readonly history: Array<Buffer | undefined> = new Array(HISTORY);
   private readonly sent: Sent = { ts: 0, marker: false, payloadLength: 0 };
-  private readonly counts = { fast: 0, fallback: 0, retransmitted: 0 };
+  private readonly counts = { fast: 0, fallback: 0, retransmitted: 0, reports: 0 };
 
   constructor(
     private readonly sender: RTCRtpSender,
@@ -177,7 +205,7 @@ export class SrtpForwarder {
     if (addon) {
       const info = new Uint32Array(INFO.size);
       const handle = addon.create((this.lastSeq + 1) & 0xffff, this.lastTs, info);
-      this.native = { addon, handle, info, keysFrom: null, ssrc: -1, payloadType: -1, pair: null, socket: undefined };
+      this.native = { addon, handle, info, keysFrom: null, rtcpKeysFrom: null, rtcpReady: false, ssrc: -1, payloadType: -1, pair: null, socket: undefined };
     }
   }
 
@@ -221,7 +249,7 @@ export class SrtpForwarder {
     }
     if (!this.started) {
       this.started = true;
-      void int.runRtcp();
+      this.startReports();
     }
   }
 
@@ -254,6 +282,8 @@ export class SrtpForwarder {
     if (this.closed) return;
     this.closed = true;
     queued.delete(this);
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.reportTimer = null;
     if (this.native) this.native.addon.close(this.native.handle);
     this.history.fill(undefined);
   }
@@ -263,6 +293,8 @@ export class SrtpForwarder {
     if (n.keysFrom !== keys || n.ssrc !== int.ssrc || n.payloadType !== payloadType) {
       if (!n.addon.configure(n.handle, keys.profile, keys.cipher.srtpSessionKey, keys.cipher.srtpSessionSalt, keys.auth, int.ssrc >>> 0, payloadType)) return null;
       n.keysFrom = keys;
+      // configure() dropped the SRTCP keys with the old ones.
+      n.rtcpKeysFrom = null;
       n.ssrc = int.ssrc;
       n.payloadType = payloadType;
     }
@@ -349,6 +381,70 @@ export class SrtpForwarder {
     sent.marker = h.marker;
     sent.payloadLength = payloadLen;
     return sent;
+  }
+
+  /**
+   * Sender reports (RFC 3550 §6.4.1), which receivers need for lip sync and round-trip times.
+   * Ours rather than werift's loop (`runRtcp`), which per report builds packet objects,
+   * serializes and concatenates them, makes a cipher object and goes through dgram's address
+   * lookup: with many viewers that was the largest part of their cost after the media itself.
+   * werift's loop is held off by claiming its flag; if it already runs (werift sent packets
+   * itself before), it keeps the reports, from the counters this forwarder keeps current.
+   */
+  private startReports(): void {
+    const int = this.internals;
+    if (int.rtcpRunning) return;
+    int.rtcpRunning = true;
+    this.scheduleReport();
+  }
+
+  private scheduleReport(): void {
+    this.reportTimer = setTimeout(() => this.report(), REPORT_MIN_MS + Math.random() * REPORT_SPREAD_MS);
+    this.reportTimer.unref();
+  }
+
+  private report(): void {
+    this.reportTimer = null;
+    const int = this.internals;
+    if (this.closed || int.stopped) return;
+    this.scheduleReport();
+    const dtls = int.dtlsTransport;
+    const srtcp = dtls.srtcp;
+    const ctx = srtcp?.localContext;
+    if (dtls.state !== 'connected' || !srtcp || !ctx || !dtls.iceTransport.connection.nominated) return;
+    const plain = buildSenderReport({
+      ssrc: int.ssrc,
+      ntp: int.ntpTimestamp,
+      rtpTimestamp: int.rtpTimestamp,
+      packets: int.packetCount,
+      octets: int.octetCount,
+      cname: int.cname,
+    });
+    if (!this.sendReportNative(plain, ctx)) this.write(srtcp.encrypt(plain));
+    this.counts.reports++;
+    int.lastSRtimestamp = compactNtp(int.ntpTimestamp);
+    int.lastSentSRTimestamp = Date.now() / 1000;
+  }
+
+  /** Protects and sends a report with the native sender; false when it did not send it. */
+  private sendReportNative(plain: Buffer, ctx: SrtcpLocalContext): boolean {
+    const n = this.native;
+    if (!n || !n.keysFrom) return false;
+    if (n.rtcpKeysFrom !== ctx) {
+      const k = ctx.cipher;
+      n.rtcpKeysFrom = ctx;
+      n.rtcpReady = n.addon.configureRtcp(n.handle, k.srtcpSessionKey, k.srtcpSessionSalt, n.keysFrom.auth ? (k.srtcpSessionAuthTag ?? null) : null);
+    }
+    if (!n.rtcpReady) return false;
+    // The index werift keeps for this SSRC, so that reports and anything werift itself sends
+    // under it never reuse one (the receiver would drop it as a replay).
+    const state = ctx.getSrtcpSsrcState(this.internals.ssrc >>> 0);
+    const index = state.srtcpIndex >= MAX_SRTCP_INDEX ? 0 : state.srtcpIndex + 1;
+    const bytes = n.addon.sendRtcp(n.handle, plain, index);
+    if (bytes <= 0) return false;
+    state.srtcpIndex = index;
+    this.countSent(this.internals.dtlsTransport.iceTransport.connection.nominated, bytes);
+    return true;
   }
 
   /** The UDP socket a pair sends on directly, or null for TCP and TURN (werift frames those). */

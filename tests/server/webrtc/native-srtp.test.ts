@@ -44,6 +44,37 @@ function expected(profile: 1 | 7, header: Buffer, payload: Buffer, seq: number, 
   return Buffer.concat([header, body, tag]);
 }
 
+/** SRTCP keys distinct from the SRTP ones: a mix-up between the two fails the comparison. */
+const RTCP_KEY = Buffer.from('101112131415161718191a1b1c1d1e1f', 'hex');
+const RTCP_SALT = Buffer.from('c0c1c2c3c4c5c6c7c8c9cacbcccd', 'hex');
+const RTCP_AUTH = Buffer.from('d0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3', 'hex');
+
+/** What RFC 3711 §3.4 / RFC 7714 §9 say the SRTCP packet is, computed with node:crypto. */
+function expectedRtcp(profile: 1 | 7, rtcp: Buffer, index: number): Buffer {
+  const ssrc = rtcp.readUInt32BE(4);
+  const eIndex = Buffer.alloc(4);
+  eIndex.writeUInt32BE((0x80000000 | index) >>> 0);
+  if (profile === 7) {
+    const iv = Buffer.alloc(12);
+    iv.writeUInt32BE(ssrc, 2);
+    iv.writeUInt32BE(index, 8);
+    for (let i = 0; i < 12; i++) iv[i]! ^= RTCP_SALT[i]!;
+    const c = createCipheriv('aes-128-gcm', RTCP_KEY, iv);
+    c.setAAD(Buffer.concat([rtcp.subarray(0, 8), eIndex]));
+    const body = Buffer.concat([c.update(rtcp.subarray(8)), c.final()]);
+    return Buffer.concat([rtcp.subarray(0, 8), body, c.getAuthTag(), eIndex]);
+  }
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(ssrc, 4);
+  iv.writeUInt32BE(index, 10);
+  for (let i = 0; i < 14; i++) iv[i]! ^= RTCP_SALT[i]!;
+  const sealed = Buffer.concat([rtcp.subarray(0, 8), createCipheriv('aes-128-ctr', RTCP_KEY, iv).update(rtcp.subarray(8)), eIndex]);
+  return Buffer.concat([sealed, createHmac('sha1', RTCP_AUTH).update(sealed).digest().subarray(0, 10)]);
+}
+
+/** An SR with an SDES CNAME, as sender-report.ts builds it. */
+const REPORT = Buffer.from('80c80006cafebabee5f123456789abcd89abcdef000004d20102030481ca0003cafebabe0105616263646500', 'hex');
+
 describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? false : 'not built' }, () => {
   const a = addon!;
 
@@ -142,6 +173,45 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     tx.close();
     rx.close();
   });
+
+  for (const profile of [7, 1] as const) {
+    test(`profile ${profile}: sender reports leave as SRTCP, byte-exact, with the index given`, async () => {
+      const rx = dgram.createSocket('udp4');
+      const tx = dgram.createSocket('udp4');
+      rx.bind(0, '127.0.0.1');
+      tx.bind(0, '127.0.0.1');
+      await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
+      const got: Buffer[] = [];
+      rx.on('message', (msg) => got.push(msg));
+      const h = a.create(0, 0, new Uint32Array(INFO.size));
+      const rtcpAuth = profile === 1 ? RTCP_AUTH : null;
+      assert.equal(a.configureRtcp(h, RTCP_KEY, RTCP_SALT, rtcpAuth), false, 'no profile yet');
+      assert.equal(a.configure(h, profile, KEY, SALT14, profile === 1 ? AUTH : null, SSRC, 96), true);
+      assert.throws(() => a.sendRtcp(h, REPORT, 1), /no SRTCP keys/);
+      assert.equal(a.configureRtcp(h, RTCP_KEY, RTCP_SALT.subarray(0, profile === 7 ? 4 : 12), rtcpAuth), false, 'short salt');
+      assert.equal(a.configureRtcp(h, RTCP_KEY, RTCP_SALT, rtcpAuth), true);
+      assert.equal(a.sendRtcp(h, REPORT, 1), 0, 'no socket: not sent, left to the caller');
+      a.setPeer(h, '127.0.0.1', rx.address().port);
+      a.setSocket(h, socketFd(tx));
+      const indices = [1, 2, 0x12345, 0x7fffffff, 0];
+      for (const index of indices) assert.equal(a.sendRtcp(h, REPORT, index), expectedRtcp(profile, REPORT, index).length);
+      const sr = REPORT.subarray(0, 28);
+      assert.equal(a.sendRtcp(h, sr, 9), expectedRtcp(profile, sr, 9).length);
+      const deadline = Date.now() + 5000;
+      while (got.length < indices.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      indices.forEach((index, i) => assert.deepEqual(got[i], expectedRtcp(profile, REPORT, index), `index ${index}`));
+      assert.deepEqual(got[indices.length], expectedRtcp(profile, sr, 9));
+      for (const bad of [Buffer.alloc(7, 0x80), Buffer.from('80600006cafebabe', 'hex'), Buffer.from('40c80006cafebabe', 'hex'), Buffer.alloc(1201, 0x80)])
+        assert.throws(() => a.sendRtcp(h, bad, 1), /not an RTCP packet/, bad.subarray(0, 8).toString('hex'));
+      assert.throws(() => a.sendRtcp(h, REPORT, 0x80000000), /sendRtcp\(handle/, 'a 32-bit index');
+      // New SRTP keys drop the SRTCP ones: a stale key is never used with a new session.
+      a.configure(h, profile, KEY, SALT14, profile === 1 ? AUTH : null, SSRC, 96);
+      assert.throws(() => a.sendRtcp(h, REPORT, 1), /no SRTCP keys/);
+      a.close(h);
+      tx.close();
+      rx.close();
+    });
+  }
 
   for (const threaded of [true, false]) {
     test(`queues packets and flushes them (${threaded ? 'sender thread' : 'in the caller'}) to the socket it is given, one datagram each, in order; resends from its history`, async () => {

@@ -7,6 +7,9 @@ import {
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
   type RTCRtpSender,
+  type RtcpPacket,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
   type RtpPacket,
 } from 'werift';
 import { PLAYOUT_DELAY_URI } from '../../../server/src/webrtc/playout-delay.js';
@@ -18,6 +21,8 @@ const VP8 = () =>
 interface Pair {
   sender: RTCRtpSender;
   received: RtpPacket[];
+  /** RTCP the receiver decrypted (SRTCP authenticated). */
+  rtcp: RtcpPacket[];
   close(): Promise<void>;
 }
 
@@ -63,7 +68,9 @@ async function connect(opts: { receiverProfiles?: number[]; keepPercent?: number
     b.connectionStateChange.subscribe(check);
     check();
   });
-  const pair: Pair = { sender: transceiver.sender, received, close: async () => void (await Promise.all([a.close(), b.close()])) };
+  const rtcp: RtcpPacket[] = [];
+  for (const t of b.dtlsTransports) t.onRtcp.subscribe((packet) => rtcp.push(packet));
+  const pair: Pair = { sender: transceiver.sender, received, rtcp, close: async () => void (await Promise.all([a.close(), b.close()])) };
   open.push(pair);
   return pair;
 }
@@ -129,7 +136,8 @@ for (const engine of ['native', 'js'] as const) describe(`SRTP forwarder (${engi
       await until(() => pair.received.length >= 300, 5000, 'all packets');
       // The fast path carried them all: a werift upgrade that moves the SRTP keys or the
       // ICE pair makes this fail instead of silently falling back.
-      assert.deepEqual(fwd.stats, { fast: 300, fallback: 0, retransmitted: 0, dropped: 0 });
+      const { fast, fallback, retransmitted, dropped } = fwd.stats;
+      assert.deepEqual({ fast, fallback, retransmitted, dropped }, { fast: 300, fallback: 0, retransmitted: 0, dropped: 0 });
       const seqs = pair.received.map((p) => p.header.sequenceNumber);
       assert.equal(seqs[0], 65400);
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, 'contiguous output sequence across the wrap');
@@ -144,6 +152,41 @@ for (const engine of ['native', 'js'] as const) describe(`SRTP forwarder (${engi
       });
       // Frames of one source keep their spacing: 5 packets per 3000 ticks.
       assert.equal((pair.received[5]!.header.timestamp - pair.received[0]!.header.timestamp) >>> 0, 3000);
+    });
+  }
+
+  for (const [name, profiles] of [
+    ['GCM', undefined],
+    ['AES-CM', [1]],
+  ] as const) {
+    test(`${name}: sender reports carry the counters, pass SRTCP at the receiver and give the sender a round-trip time`, async () => {
+      const pair = await connect({ receiverProfiles: profiles ? [...profiles] : undefined });
+      const fwd = forwarder(pair, { playoutDelayId: () => null });
+      await sendPaced(fwd, 0, 50, 7, 90_000);
+      const reports = () => pair.rtcp.filter((p): p is RtcpSrPacket => p instanceof RtcpSrPacket && p.ssrc === pair.sender.ssrc);
+      await until(() => reports().length > 0, 3000, 'a sender report');
+      const sr = reports()[0]!;
+      assert.equal(sr.senderInfo.packetCount, 50);
+      const octets = Array.from({ length: 50 }, (_, i) => payloadOf(i).length).reduce((a, b) => a + b, 0);
+      assert.equal(sr.senderInfo.octetCount, octets, 'payload octets');
+      const last = pair.received.filter((p) => p.header.marker).at(-1)!;
+      assert.equal(sr.senderInfo.rtpTimestamp, last.header.timestamp, 'paired with the last frame sent');
+      const ntpMs = Number(sr.senderInfo.ntpTimestamp >> 32n) * 1000 - 2_208_988_800_000;
+      assert.ok(Math.abs(ntpMs - Date.now()) < 5000, 'NTP time is now');
+      const sdes = pair.rtcp.find((p): p is RtcpSourceDescriptionPacket => p instanceof RtcpSourceDescriptionPacket);
+      assert.equal(sdes?.chunks[0]?.items[0]?.text, (pair.sender as unknown as { cname: string }).cname);
+      // The SRTCP index is werift's, kept per SSRC: one per report, none reused.
+      const ctx = (pair.sender as unknown as { dtlsTransport: { srtcp: { localContext: { getSrtcpSsrcState(s: number): { srtcpIndex: number } } } } }).dtlsTransport.srtcp.localContext;
+      await until(() => (pair.sender as unknown as { rtt?: number }).rtt !== undefined, 5000, 'a round-trip time from a receiver report');
+      const rtt = (pair.sender as unknown as { rtt: number }).rtt;
+      assert.ok(rtt >= 0 && rtt < 1, `rtt ${rtt}`);
+      assert.equal(ctx.getSrtcpSsrcState(pair.sender.ssrc).srtcpIndex, reports().length);
+      // Every report is the forwarder's: werift's own loop stays off.
+      assert.equal(fwd.stats.reports, reports().length);
+      fwd.close();
+      const count = reports().length;
+      await sleep(1600);
+      assert.equal(reports().length, count, 'no report after close');
     });
   }
 
