@@ -62,11 +62,15 @@ typedef struct {
   uint32_t cap;
   uint32_t len;
   int32_t seq; /* -1 when empty */
+  int busy;    /* being written to the socket by send_slots (outside mu) */
 } slot_t;
 
 typedef struct {
-  /* Guards the ring, the socket and `closed` between JavaScript and the sender thread. */
+  /* Guards the ring, the socket and `closed` between JavaScript and the sender thread, held
+   * only briefly: the socket writes happen outside it, under io_mu (see send_slots). Lock
+   * order: io_mu, then mu. */
   pthread_mutex_t mu;
+  pthread_mutex_t io_mu;
   /* One for the JavaScript handle, one per job queued for the sender thread. */
   atomic_int refs;
   atomic_uint dropped;
@@ -139,11 +143,14 @@ static void unref(sender_t *s) {
   if (atomic_fetch_sub(&s->refs, 1) != 1) return;
   for (int i = 0; i < RING; i++) free(s->ring[i].data);
   pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->io_mu);
   free(s);
 }
 
 /* What close() and garbage collection release at once; the memory goes with the last ref. */
 static void release(napi_env env, sender_t *s) {
+  /* io_mu: a write in flight finishes before its fd is closed. */
+  pthread_mutex_lock(&s->io_mu);
   pthread_mutex_lock(&s->mu);
   int was_closed = s->closed;
   s->closed = 1;
@@ -151,6 +158,7 @@ static void release(napi_env env, sender_t *s) {
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
   pthread_mutex_unlock(&s->mu);
+  pthread_mutex_unlock(&s->io_mu);
   if (was_closed) return;
   free_crypto(s);
   if (s->info_ref) napi_delete_reference(env, s->info_ref);
@@ -207,6 +215,7 @@ static napi_value create(napi_env env, napi_callback_info cb) {
   sender_t *s = calloc(1, sizeof(sender_t));
   if (!s) return throw_error(env, "out of memory");
   pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->io_mu, NULL);
   atomic_init(&s->refs, 1);
   atomic_init(&s->dropped, 0);
   s->fd = -1;
@@ -219,6 +228,7 @@ static napi_value create(napi_env env, napi_callback_info cb) {
   if (napi_create_reference(env, argv[2], 1, &s->info_ref) != napi_ok ||
       napi_create_external(env, s, finalize, NULL, &handle) != napi_ok) {
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->io_mu);
     free(s);
     return throw_error(env, "cannot create sender");
   }
@@ -398,20 +408,36 @@ static int transmit(sender_t *s, const uint8_t *pkt, uint32_t len) {
 /*
  * Sends ring slots (those still holding the sequence numbers given) on the sender's socket,
  * each run of equal sizes in one write: the kernel cuts it into datagrams, so the stack is
- * crossed once and the receiver woken once instead of per packet. Called with s->mu held.
- * Counts what could not be sent (socket buffer full: NACKs repair it) in s->dropped.
+ * crossed once and the receiver woken once instead of per packet. Counts what could not be
+ * sent (socket buffer full: NACKs repair it) in s->dropped.
+ *
+ * The writes happen under io_mu with mu released, so that JavaScript building the next
+ * packets is not held up by the kernel: the slots written are marked busy, and a packet that
+ * would overwrite a busy slot (the ring wrapped onto it) waits for io_mu first.
  */
 static void send_slots(sender_t *s, const uint16_t *slots, const int32_t *seqs, int count) {
   uint16_t live[MAX_BATCH];
   int n_live = 0;
-  for (int k = 0; k < count; k++)
-    if (s->ring[slots[k]].seq == seqs[k]) live[n_live++] = slots[k];
+  pthread_mutex_lock(&s->io_mu);
+  pthread_mutex_lock(&s->mu);
+  if (!s->closed)
+    for (int k = 0; k < count; k++)
+      if (s->ring[slots[k]].seq == seqs[k]) {
+        s->ring[slots[k]].busy = 1;
+        live[n_live++] = slots[k];
+      }
+  /* The fd stays open while io_mu is held (set_socket and release take it to close it). */
+  int fd = s->fd, no_gso = s->no_gso;
+  struct sockaddr_storage peer = s->peer;
+  socklen_t peer_len = s->peer_len;
+  pthread_mutex_unlock(&s->mu);
+  unsigned refused = 0;
   int i = 0;
   while (i < n_live) {
     uint32_t seg = s->ring[live[i]].len;
     size_t total = seg;
     int j = i + 1;
-    while (!s->no_gso && j < n_live) {
+    while (!no_gso && j < n_live) {
       uint32_t len = s->ring[live[j]].len;
       if (len > seg || total + len > MAX_GSO_BYTES) break;
       total += len;
@@ -428,7 +454,7 @@ static void send_slots(sender_t *s, const uint16_t *slots, const int32_t *seqs, 
       char buf[CMSG_SPACE(sizeof(uint16_t))];
       struct cmsghdr align;
     } control;
-    struct msghdr msg = {.msg_name = &s->peer, .msg_namelen = s->peer_len, .msg_iov = iov, .msg_iovlen = (size_t)n};
+    struct msghdr msg = {.msg_name = &peer, .msg_namelen = peer_len, .msg_iov = iov, .msg_iovlen = (size_t)n};
     if (n > 1) {
       memset(&control, 0, sizeof control);
       msg.msg_control = control.buf;
@@ -441,19 +467,25 @@ static void send_slots(sender_t *s, const uint16_t *slots, const int32_t *seqs, 
       memcpy(CMSG_DATA(cm), &size, sizeof size);
     }
     ssize_t sent = -1;
-    if (s->fd >= 0) {
-      do sent = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (fd >= 0) {
+      do sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       while (sent < 0 && errno == EINTR);
     }
     if (sent < 0 && n > 1 && errno != EAGAIN && errno != ENOBUFS && errno != EBADF) {
       /* No GSO here (old kernel, a device without checksum offload, a path MTU below the
        * segment): this run and all later ones go one datagram per write. */
-      s->no_gso = 1;
+      no_gso = 1;
       continue;
     }
-    if (sent < 0) atomic_fetch_add(&s->dropped, (unsigned)n);
+    if (sent < 0) refused += (unsigned)n;
     i = j;
   }
+  if (refused) atomic_fetch_add(&s->dropped, refused);
+  pthread_mutex_lock(&s->mu);
+  for (int k = 0; k < n_live; k++) s->ring[live[k]].busy = 0;
+  s->no_gso |= no_gso;
+  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_unlock(&s->io_mu);
 }
 
 /* ---- The sender thread: runs the flushes JavaScript queued, in order. */
@@ -476,9 +508,7 @@ static struct {
 static atomic_int threaded = 1;
 
 static void run_job(job_t *job) {
-  pthread_mutex_lock(&job->s->mu);
-  if (!job->s->closed) send_slots(job->s, job->slots, job->seqs, job->count);
-  pthread_mutex_unlock(&job->s->mu);
+  send_slots(job->s, job->slots, job->seqs, job->count);
   unref(job->s);
   free(job);
 }
@@ -523,9 +553,7 @@ static job_t *take_job(sender_t *s) {
   job_t *job = malloc(sizeof(job_t));
   if (!job) {
     /* Sent here and now rather than lost. */
-    pthread_mutex_lock(&s->mu);
     send_slots(s, s->pending, s->pending_seq, s->npending);
-    pthread_mutex_unlock(&s->mu);
     s->npending = 0;
     return NULL;
   }
@@ -623,6 +651,13 @@ static napi_value send_packet(napi_env env, napi_callback_info cb) {
   if (s->npending == MAX_BATCH) flush_pending(s);
   pthread_mutex_lock(&s->mu);
   slot_t *slot = &s->ring[seq % RING];
+  if (slot->busy) {
+    /* The ring wrapped onto a slot still being written: wait for that write. */
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->io_mu);
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&s->io_mu);
+  }
   if (slot->cap < len) {
     uint32_t cap = (uint32_t)(len < 1536 ? 1536 : len);
     uint8_t *grown = realloc(slot->data, cap);
@@ -715,10 +750,12 @@ static napi_value set_socket(napi_env env, napi_callback_info cb) {
   /* Packets queued for the old socket go with it (the pair they were meant for is gone). */
   flush_pending(s);
   int copy = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+  pthread_mutex_lock(&s->io_mu);
   pthread_mutex_lock(&s->mu);
   if (s->fd >= 0) close(s->fd);
   s->fd = copy;
   pthread_mutex_unlock(&s->mu);
+  pthread_mutex_unlock(&s->io_mu);
   napi_get_boolean(env, fd < 0 || copy >= 0, &result);
   return result;
 }

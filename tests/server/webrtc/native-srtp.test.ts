@@ -213,6 +213,37 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     });
   }
 
+  test('packets built while the sender thread writes earlier ones are never torn (ring wrapping onto slots in flight)', async () => {
+    const rx = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+    const tx = dgram.createSocket('udp4');
+    rx.bind(0, '127.0.0.1');
+    tx.bind(0, '127.0.0.1');
+    await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
+    const got: Buffer[] = [];
+    rx.on('message', (msg) => got.push(msg));
+    const h = a.create(0, 1000, new Uint32Array(INFO.size));
+    a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
+    a.setPeer(h, '127.0.0.1', rx.address().port);
+    a.setSocket(h, socketFd(tx));
+    // Six turns of the 512-slot ring without yielding: every 64th packet hands a batch to the
+    // sender thread while the next ones are built, some into the slots it is writing.
+    const total = 3000;
+    const payloadFor = (seq: number) => Buffer.alloc(1000 + (seq % 3), seq & 0xff);
+    for (let seq = 0; seq < total; seq++) a.send(h, Buffer.concat([Buffer.from([0x80, 100, seq >> 8, seq & 0xff, 0, 0, 0, 7, 1, 2, 3, 4]), payloadFor(seq)]), 0);
+    a.flush(h);
+    const deadline = Date.now() + 5000;
+    while (got.length + a.dropped(h) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(got.length > total / 2, `${got.length} of ${total} arrived`);
+    for (const msg of got) {
+      const seq = msg.readUInt16BE(2);
+      const header = Buffer.from([0x80, 96, seq >> 8, seq & 0xff, 0, 0, 0x03, 0xe9, 0xca, 0xfe, 0xba, 0xbe]);
+      assert.deepEqual(msg, expected(7, header, payloadFor(seq), seq, 0), `packet ${seq}`);
+    }
+    a.close(h);
+    tx.close();
+    rx.close();
+  });
+
   for (const threaded of [true, false]) {
     test(`queues packets and flushes them (${threaded ? 'sender thread' : 'in the caller'}) to the socket it is given, one datagram each, in order; resends from its history`, async () => {
       a.threaded(threaded);
