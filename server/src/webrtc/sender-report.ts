@@ -48,6 +48,18 @@ export function buildSenderReport(f: SenderReportFields): Buffer {
   return out;
 }
 
+/**
+ * Rewrites the sender info (NTP time, RTP timestamp, counts) of a report buildSenderReport
+ * made, in place: its SSRC and CNAME stay as they were built.
+ */
+export function refreshSenderReport(report: Buffer, f: Omit<SenderReportFields, 'ssrc' | 'cname'>): Buffer {
+  report.writeBigUInt64BE(BigInt.asUintN(64, f.ntp), 8);
+  report.writeUInt32BE(f.rtpTimestamp >>> 0, 16);
+  report.writeUInt32BE(f.packets >>> 0, 20);
+  report.writeUInt32BE(f.octets >>> 0, 24);
+  return report;
+}
+
 /** The middle 32 bits of an NTP timestamp: what receivers echo as LSR (RFC 3550 §6.4.1). */
 export function compactNtp(ntp: bigint): number {
   return Number((ntp >> 16n) & 0xffffffffn);

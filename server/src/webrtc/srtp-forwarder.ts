@@ -33,7 +33,7 @@ import dgram from 'node:dgram';
 import type { RTCRtpSender } from 'werift';
 import { parseRtpHeader } from '../capture/rtp.js';
 import { INFO, type NativeSenderHandle, type NativeSrtpAddon, nativeSrtp, socketFd } from './native-srtp.js';
-import { buildSenderReport, compactNtp } from './sender-report.js';
+import { buildSenderReport, compactNtp, refreshSenderReport } from './sender-report.js';
 
 /** The SRTP protection profiles (RFC 5764, RFC 7714) as werift numbers them. */
 const PROFILE_AES128_CM_SHA1_80 = 1;
@@ -45,6 +45,8 @@ const HISTORY = 512;
 /** Sender reports go out every 0.5–1.5 s (RFC 3550 §6.3.5 randomization), as werift's do. */
 const REPORT_MIN_MS = 500;
 const REPORT_SPREAD_MS = 1000;
+/** In 50 ms steps: Node keeps a timer list per duration, so all viewers share 21 of them. */
+const REPORT_STEP_MS = 50;
 /** The SRTCP index is 31 bits (RFC 3711 §3.4). */
 const MAX_SRTCP_INDEX = 0x7fffffff;
 /** Seconds from 1900 (NTP epoch) to 1970 (Unix epoch). */
@@ -190,6 +192,12 @@ export class SrtpForwarder {
   private started = false;
   private closed = false;
   private reportTimer: NodeJS.Timeout | null = null;
+  /** This forwarder sends the sender reports (see startReports). */
+  private ownReports = false;
+  /** performance.now() when the frame of `rtpTimestamp` was sent. */
+  private frameClock = 0;
+  /** The last report's bytes, rewritten for the next one while SSRC and CNAME stay. */
+  private lastReport: { ssrc: number; cname: string | undefined; bytes: Buffer } | null = null;
   private readonly history: Array<Buffer | undefined> = new Array(HISTORY);
   private readonly sent: Sent = { ts: 0, marker: false, payloadLength: 0 };
   private readonly counts = { fast: 0, fallback: 0, retransmitted: 0, reports: 0 };
@@ -243,9 +251,11 @@ export class SrtpForwarder {
     int.packetCount = (int.packetCount + 1) >>> 0;
     int.octetCount = (int.octetCount + sent.payloadLength) >>> 0;
     if (sent.marker || !this.started) {
-      // Once per frame is plenty for the sender report's clock pair.
-      int.ntpTimestamp = ntpNow();
+      // Once per frame is plenty for the sender report's clock pair. The NTP form (a BigInt)
+      // is made when a report goes out, unless werift's own loop sends them.
       int.rtpTimestamp = sent.ts;
+      this.frameClock = performance.now();
+      if (!this.ownReports) int.ntpTimestamp = ntpAt(this.frameClock);
     }
     if (!this.started) {
       this.started = true;
@@ -395,11 +405,13 @@ export class SrtpForwarder {
     const int = this.internals;
     if (int.rtcpRunning) return;
     int.rtcpRunning = true;
+    this.ownReports = true;
     this.scheduleReport();
   }
 
   private scheduleReport(): void {
-    this.reportTimer = setTimeout(() => this.report(), REPORT_MIN_MS + Math.random() * REPORT_SPREAD_MS);
+    const steps = Math.floor(Math.random() * (REPORT_SPREAD_MS / REPORT_STEP_MS + 1));
+    this.reportTimer = setTimeout(() => this.report(), REPORT_MIN_MS + steps * REPORT_STEP_MS);
     this.reportTimer.unref();
   }
 
@@ -412,14 +424,13 @@ export class SrtpForwarder {
     const srtcp = dtls.srtcp;
     const ctx = srtcp?.localContext;
     if (dtls.state !== 'connected' || !srtcp || !ctx || !dtls.iceTransport.connection.nominated) return;
-    const plain = buildSenderReport({
-      ssrc: int.ssrc,
-      ntp: int.ntpTimestamp,
-      rtpTimestamp: int.rtpTimestamp,
-      packets: int.packetCount,
-      octets: int.octetCount,
-      cname: int.cname,
-    });
+    int.ntpTimestamp = ntpAt(this.frameClock);
+    const info = { ntp: int.ntpTimestamp, rtpTimestamp: int.rtpTimestamp, packets: int.packetCount, octets: int.octetCount };
+    const last = this.lastReport;
+    const plain =
+      last && last.ssrc === int.ssrc && last.cname === int.cname
+        ? refreshSenderReport(last.bytes, info)
+        : (this.lastReport = { ssrc: int.ssrc, cname: int.cname, bytes: buildSenderReport({ ...info, ssrc: int.ssrc, cname: int.cname }) }).bytes;
     if (!this.sendReportNative(plain, ctx)) this.write(srtcp.encrypt(plain));
     this.counts.reports++;
     int.lastSRtimestamp = compactNtp(int.ntpTimestamp);
@@ -557,9 +568,12 @@ export function writeRtpHeader(out: Buffer, h: RtpHeaderFields): number {
   return 20;
 }
 
-/** Now as a 64-bit NTP timestamp (RFC 3550 §4). */
-function ntpNow(): bigint {
-  const ms = performance.timeOrigin + performance.now();
+/** Read once: the getter costs more than the rest of ntpAt. */
+const TIME_ORIGIN = performance.timeOrigin;
+
+/** A performance.now() instant as a 64-bit NTP timestamp (RFC 3550 §4). */
+function ntpAt(monotonicMs: number): bigint {
+  const ms = TIME_ORIGIN + monotonicMs;
   const seconds = Math.floor(ms / 1000);
   const fraction = Math.floor(((ms % 1000) / 1000) * 0x100000000);
   return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction >>> 0);

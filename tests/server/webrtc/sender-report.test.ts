@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RtcpPacketConverter, RtcpSourceDescriptionPacket, RtcpSrPacket } from 'werift';
-import { buildSenderReport, compactNtp } from '../../../server/src/webrtc/sender-report.js';
+import { buildSenderReport, compactNtp, refreshSenderReport } from '../../../server/src/webrtc/sender-report.js';
 import { startApp } from '../../helpers/app.js';
 import { Viewer } from '../../helpers/viewer.js';
 import { waitFor } from '../../helpers/x11.js';
@@ -44,6 +44,13 @@ describe('RTCP sender report builder (byte fixtures)', () => {
       // A CNAME longer than an item holds is cut within 255 octets, between characters.
       assert.equal(item.text, cname.length === 200 ? 'é'.repeat(127) : cname);
     }
+  });
+
+  test('a refreshed report is the report built from the new sender info', () => {
+    const report = buildSenderReport({ ...FIELDS, cname: 'abc' });
+    const next = { ntp: 0xe5f2_0000_0000_0001n, rtpTimestamp: 7, packets: 1300, octets: 5 };
+    assert.equal(refreshSenderReport(report, next), report, 'in place');
+    assert.deepEqual(report, buildSenderReport({ ...FIELDS, ...next, cname: 'abc' }));
   });
 
   test('counters wrap at 32 bits instead of throwing', () => {

@@ -175,6 +175,9 @@ for (const engine of ['native', 'js'] as const) describe(`SRTP forwarder (${engi
       assert.ok(Math.abs(ntpMs - Date.now()) < 5000, 'NTP time is now');
       const sdes = pair.rtcp.find((p): p is RtcpSourceDescriptionPacket => p instanceof RtcpSourceDescriptionPacket);
       assert.equal(sdes?.chunks[0]?.items[0]?.text, (pair.sender as unknown as { cname: string }).cname);
+      // Later reports carry the counts as they grew.
+      await sendPaced(fwd, 50, 10, 7, 90_000);
+      await until(() => reports().some((r) => r.senderInfo.packetCount === 60), 3000, 'a report of 60 packets');
       // The SRTCP index is werift's, kept per SSRC: one per report, none reused.
       const ctx = (pair.sender as unknown as { dtlsTransport: { srtcp: { localContext: { getSrtcpSsrcState(s: number): { srtcpIndex: number } } } } }).dtlsTransport.srtcp.localContext;
       await until(() => (pair.sender as unknown as { rtt?: number }).rtt !== undefined, 5000, 'a round-trip time from a receiver report');
