@@ -400,7 +400,7 @@ export async function benchMotion(opts: MotionOptions, rep: Report, browser: () 
       const minFps = Math.min(...w.framesPerS);
       const lost = sum(w.lost);
       rep.row(`fan-out N=${n} (werift, no decode): server process 1 (before / after) -> ${n}`, `${pct(one.usage.server!)} / ${pct(oneAgain.usage.server!)} -> ${pct(w.usage.server!)}`);
-      rep.row(`  server CPU per extra viewer`, pct(perViewer), '<= 0.4 %', perViewer <= 0.4);
+      rep.row(`  server CPU per extra viewer`, Number.isFinite(perViewer) ? `${perViewer.toFixed(2)} %` : 'n/a', '<= 0.4 %', perViewer <= 0.4);
       rep.row(`  server µs per forwarded packet per viewer`, Number.isFinite(usPerPacket) ? `${usPerPacket.toFixed(1)} µs` : 'n/a');
       rep.row(`  frames/s per viewer, min`, minFps.toFixed(1), `${FPS}`, minFps >= FPS * 0.95);
       rep.row(`  RTP packets lost (gaps not repaired), all viewers`, String(lost), '0', lost === 0);
