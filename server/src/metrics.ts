@@ -5,6 +5,14 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** The module object prom-client's own `require('perf_hooks')` returns. */
 const perfHooks = createRequire(import.meta.url)('node:perf_hooks') as typeof import('node:perf_hooks');
 
+/**
+ * How often the event-loop lag is sampled. prom-client's default, 10 ms, is a timer that wakes
+ * the process 100 times a second for as long as it runs: 0.65–0.8 % of a core on an idle
+ * server on a 2-core machine, against 0.0 % without it. Every stall of 100 ms or more is
+ * still seen.
+ */
+const EVENT_LOOP_RESOLUTION_MS = 100;
+
 /** What collectDefaultMetrics leaves running and gives no handle to. */
 interface DefaultMetricMonitors {
   histograms: IntervalHistogram[];
@@ -31,7 +39,7 @@ function collectDefaultMetricsOwned(registry: Registry, prefix: string): Default
     }
   };
   try {
-    collectDefaultMetrics({ register: registry, prefix });
+    collectDefaultMetrics({ register: registry, prefix, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   } finally {
     perfHooks.monitorEventLoopDelay = monitorEventLoopDelay;
     perfHooks.PerformanceObserver = PerformanceObserver;

@@ -11,13 +11,16 @@ import { Metrics } from '../../server/src/metrics.js';
 const perfHooks = createRequire(import.meta.url)('node:perf_hooks') as typeof import('node:perf_hooks');
 
 /** A Metrics, with the event-loop delay monitors and performance observers made while it was built. */
-function metricsWatched(): { metrics: Metrics; histograms: IntervalHistogram[]; observers: Observer[] } {
+function metricsWatched(): { metrics: Metrics; histograms: IntervalHistogram[]; resolutions: number[]; observers: Observer[] } {
   const histograms: IntervalHistogram[] = [];
+  const resolutions: number[] = [];
   const observers: Observer[] = [];
   const { monitorEventLoopDelay, PerformanceObserver } = perfHooks;
   perfHooks.monitorEventLoopDelay = (options) => {
     const histogram = monitorEventLoopDelay(options);
     histograms.push(histogram);
+    // Node's default when none is given.
+    resolutions.push(options?.resolution ?? 10);
     return histogram;
   };
   perfHooks.PerformanceObserver = class extends PerformanceObserver {
@@ -28,7 +31,7 @@ function metricsWatched(): { metrics: Metrics; histograms: IntervalHistogram[]; 
   };
   try {
     const metrics = new Metrics({ sessions: () => ({ connected: 0, total: 0 }), rtp: () => [] });
-    return { metrics, histograms, observers };
+    return { metrics, histograms, resolutions, observers };
   } finally {
     perfHooks.monitorEventLoopDelay = monitorEventLoopDelay;
     perfHooks.PerformanceObserver = PerformanceObserver;
@@ -65,6 +68,15 @@ describe('Metrics', () => {
       const { text } = await metrics.render();
       assert.match(text, /^neko_nodejs_eventloop_lag_p99_seconds /m);
       assert.match(text, /^neko_process_cpu_seconds_total /m);
+    } finally {
+      metrics.close();
+    }
+  });
+
+  test('the event-loop monitor samples every 100 ms, so an idle server is not woken 100 times a second', () => {
+    const { metrics, resolutions } = metricsWatched();
+    try {
+      assert.deepEqual(resolutions, [100]);
     } finally {
       metrics.close();
     }
