@@ -46,6 +46,8 @@
 #define HMAC_TAG 10
 #define RING 512
 #define MAX_PACKET 65535
+/* Sender reports are a few dozen octets; anything far beyond is not ours to send. */
+#define MAX_RTCP 1200
 /* A batch is sent as few UDP GSO writes (Linux ≥ 4.18): equal-sized datagrams, the last of a
  * run possibly shorter, at most 64 and 64 KiB per write. */
 #ifndef UDP_SEGMENT
@@ -822,8 +824,6 @@ static int protect_rtcp(sender_t *s, const uint8_t *rtcp, int len, uint32_t inde
   memcpy(out + len + 4, mac, HMAC_TAG);
   return len + 4 + HMAC_TAG;
 }
-
-#define MAX_RTCP 1200
 
 /*
  * sendRtcp(handle, rtcp, index) -> bytes of the SRTCP packet (protected with `index`, 31 bits)

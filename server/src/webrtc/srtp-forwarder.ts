@@ -21,8 +21,8 @@
  * werift stays in charge of everything else: DTLS, ICE, incoming RTCP. The forwarder keeps
  * the sender's counters (packets, octets, last RTP/NTP timestamps) current for getStats,
  * sends the sender reports itself (protected natively like the media when it can), and
- * answers NACKs from its own history (werift's history is only fed by its own send path). A session with another SRTP profile goes through werift's own
- * sender, unchanged.
+ * answers NACKs from its own history (werift's history is only fed by its own send path).
+ * A session with another SRTP profile goes through werift's own sender, unchanged.
  *
  * The werift internals used are listed in `WeriftSrtpInternals`; tests/server/webrtc/
  * srtp-forwarder.test.ts decrypts the output with werift's own receiver and with a browser

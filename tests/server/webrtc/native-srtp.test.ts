@@ -75,6 +75,28 @@ function expectedRtcp(profile: 1 | 7, rtcp: Buffer, index: number): Buffer {
 /** An SR with an SDES CNAME, as sender-report.ts builds it. */
 const REPORT = Buffer.from('80c80006cafebabee5f123456789abcd89abcdef000004d20102030481ca0003cafebabe0105616263646500', 'hex');
 
+/** A receiving and a sending UDP socket on loopback; what arrives is kept with the sender's port. */
+async function loopbackPair(rxOptions: dgram.SocketOptions = { type: 'udp4' }) {
+  const rx = dgram.createSocket(rxOptions);
+  const tx = dgram.createSocket('udp4');
+  rx.bind(0, '127.0.0.1');
+  tx.bind(0, '127.0.0.1');
+  await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
+  const got: Buffer[] = [];
+  const ports: number[] = [];
+  rx.on('message', (msg, from) => {
+    got.push(msg);
+    ports.push(from.port);
+  });
+  return { rx, tx, got, ports };
+}
+
+/** Polls `done` every `stepMs` until it holds or `ms` have passed. */
+async function settle(done: () => boolean, ms = 5000, stepMs = 10): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, stepMs));
+}
+
 describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? false : 'not built' }, () => {
   const a = addon!;
 
@@ -147,13 +169,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
   });
 
   test('flushAll hands several senders\' queues over at once; closed senders and junk are skipped', async () => {
-    const rx = dgram.createSocket('udp4');
-    const tx = dgram.createSocket('udp4');
-    rx.bind(0, '127.0.0.1');
-    tx.bind(0, '127.0.0.1');
-    await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
-    const got: Buffer[] = [];
-    rx.on('message', (msg) => got.push(msg));
+    const { rx, tx, got } = await loopbackPair();
     const senders = [0, 1, 2].map(() => {
       const h = a.create(1000, 0, new Uint32Array(INFO.size));
       a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
@@ -164,8 +180,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     });
     a.close(senders[2]!);
     a.flushAll([senders[0]!, senders[1]!, senders[2]!, {} as never]);
-    const deadline = Date.now() + 5000;
-    while (got.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await settle(() => got.length >= 10);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(got.length, 10, 'five packets from each open sender, none from the closed one');
     assert.equal(a.dropped(senders[0]!), 0);
@@ -176,13 +191,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
 
   for (const profile of [7, 1] as const) {
     test(`profile ${profile}: sender reports leave as SRTCP, byte-exact, with the index given`, async () => {
-      const rx = dgram.createSocket('udp4');
-      const tx = dgram.createSocket('udp4');
-      rx.bind(0, '127.0.0.1');
-      tx.bind(0, '127.0.0.1');
-      await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
-      const got: Buffer[] = [];
-      rx.on('message', (msg) => got.push(msg));
+      const { rx, tx, got } = await loopbackPair();
       const h = a.create(0, 0, new Uint32Array(INFO.size));
       const rtcpAuth = profile === 1 ? RTCP_AUTH : null;
       assert.equal(a.configureRtcp(h, RTCP_KEY, RTCP_SALT, rtcpAuth), false, 'no profile yet');
@@ -197,8 +206,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
       for (const index of indices) assert.equal(a.sendRtcp(h, REPORT, index), expectedRtcp(profile, REPORT, index).length);
       const sr = REPORT.subarray(0, 28);
       assert.equal(a.sendRtcp(h, sr, 9), expectedRtcp(profile, sr, 9).length);
-      const deadline = Date.now() + 5000;
-      while (got.length < indices.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await settle(() => got.length >= indices.length + 1);
       indices.forEach((index, i) => assert.deepEqual(got[i], expectedRtcp(profile, REPORT, index), `index ${index}`));
       assert.deepEqual(got[indices.length], expectedRtcp(profile, sr, 9));
       for (const bad of [Buffer.alloc(7, 0x80), Buffer.from('80600006cafebabe', 'hex'), Buffer.from('40c80006cafebabe', 'hex'), Buffer.alloc(1201, 0x80)])
@@ -214,13 +222,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
   }
 
   test('packets built while the sender thread writes earlier ones are never torn (ring wrapping onto slots in flight)', async () => {
-    const rx = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
-    const tx = dgram.createSocket('udp4');
-    rx.bind(0, '127.0.0.1');
-    tx.bind(0, '127.0.0.1');
-    await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
-    const got: Buffer[] = [];
-    rx.on('message', (msg) => got.push(msg));
+    const { rx, tx, got } = await loopbackPair({ type: 'udp4', recvBufferSize: 8 << 20 });
     const h = a.create(0, 1000, new Uint32Array(INFO.size));
     a.configure(h, 7, KEY, SALT14, null, SSRC, 96);
     a.setPeer(h, '127.0.0.1', rx.address().port);
@@ -231,8 +233,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
     const payloadFor = (seq: number) => Buffer.alloc(1000 + (seq % 3), seq & 0xff);
     for (let seq = 0; seq < total; seq++) a.send(h, Buffer.concat([Buffer.from([0x80, 100, seq >> 8, seq & 0xff, 0, 0, 0, 7, 1, 2, 3, 4]), payloadFor(seq)]), 0);
     a.flush(h);
-    const deadline = Date.now() + 5000;
-    while (got.length + a.dropped(h) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await settle(() => got.length + a.dropped(h) >= total, 5000, 20);
     assert.ok(got.length > total / 2, `${got.length} of ${total} arrived`);
     for (const msg of got) {
       const seq = msg.readUInt16BE(2);
@@ -247,16 +248,9 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
   for (const threaded of [true, false]) {
     test(`queues packets and flushes them (${threaded ? 'sender thread' : 'in the caller'}) to the socket it is given, one datagram each, in order; resends from its history`, async () => {
       a.threaded(threaded);
-      const rx = dgram.createSocket('udp4');
-      const tx = dgram.createSocket('udp4');
-      rx.bind(0, '127.0.0.1');
-      tx.bind(0, '127.0.0.1');
-      await Promise.all([once(rx, 'listening'), once(tx, 'listening')]);
-      const got: Array<{ msg: Buffer; port: number }> = [];
-      rx.on('message', (msg, from) => got.push({ msg, port: from.port }));
+      const { rx, tx, got, ports } = await loopbackPair();
       const arrived = async (n: number) => {
-        const deadline = Date.now() + 5000;
-        while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await settle(() => got.length >= n);
         assert.equal(got.length, n);
       };
       const info = new Uint32Array(INFO.size);
@@ -276,14 +270,14 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
       assert.equal(a.flush(h), 0, 'nothing refused');
       assert.equal(a.flush(h), 0, 'an empty queue');
       await arrived(sizes.length);
-      got.forEach((g, i) => {
+      got.forEach((msg, i) => {
         // From the socket's own port: the viewer's ICE pair sees the same 5-tuple.
-        assert.equal(g.port, tx.address().port);
-        assert.deepEqual(g.msg, a.packet(h, 100 + i), `datagram ${i}`);
+        assert.equal(ports[i], tx.address().port);
+        assert.deepEqual(msg, a.packet(h, 100 + i), `datagram ${i}`);
       });
       assert.equal(a.resend(h, 100), 12 + 1188 + 16);
       await arrived(sizes.length + 1);
-      assert.deepEqual(got.at(-1)!.msg, got[0]!.msg);
+      assert.deepEqual(got.at(-1), got[0]);
 
       // Node closes the socket and hands its fd number to a new one: the sender keeps its own
       // copy, so nothing goes out of the new socket.
@@ -296,7 +290,7 @@ describe('native SRTP sender (server/native/srtp-sender.c)', { skip: addon ? fal
       a.send(h, source(500, 1, true, Buffer.alloc(10)), 0);
       a.flush(h);
       await arrived(sizes.length + 2);
-      assert.equal(got.at(-1)!.port, txPort);
+      assert.equal(ports.at(-1), txPort);
       assert.equal(a.setSocket(h, -1), true);
       assert.equal(a.send(h, source(501, 1, true, Buffer.alloc(10)), 0), 0, 'no socket: built only');
       other.close();
